@@ -1,0 +1,33 @@
+# vllm-constructs: every command a developer or CI runs. `make synth` and `make test` are the README's two commands.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PY := .venv/bin/python
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: setup synth test lint bench imports check-dist
+
+setup: .venv/.installed node_modules/.installed ## Python venv with the package and its test extra; the cdk8s CLI from the npm lockfile
+
+.venv/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+node_modules/.installed: package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: setup ## cdk8s synth of every app into dist/
+	node_modules/.bin/cdk8s synth --no-check-upgrade
+
+test: setup ## every test, with the servers the tests start themselves
+	bash scripts/test-deps.sh
+	$(PY) -m pytest
+
+lint: setup ## ruff and mypy --strict on the library and the apps
+	.venv/bin/ruff check vllm_constructs apps tests
+	.venv/bin/mypy
+
+bench: setup ## wall time and peak memory of synthesizing 1, 10 and 100 servers
+	$(PY) -m benchmarks.synth_bench

@@ -1,0 +1,26 @@
+"""facebook/opt-125m on CPU, as the upstream chart's CI ran it: CPU image, weights from S3 (MinIO)."""
+
+from __future__ import annotations
+
+import cdk8s
+from constructs import Construct
+
+from vllm_constructs import EngineArgs, Image, ModelCache, ModelSource, Resources, VllmServer, VllmServerProps
+
+
+class CpuOpt125mChart(cdk8s.Chart):
+    def __init__(self, scope: Construct, chart_id: str = "cpu-opt-125m") -> None:
+        super().__init__(scope, chart_id, namespace="ns-vllm", disable_resource_name_hashes=True)
+        VllmServer(
+            self,
+            "opt-125m",
+            VllmServerProps(
+                name="opt-125m",
+                image=Image("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo", tag="v0.33.0"),
+                model=ModelSource.chart_s3("minio-model-store", "opt-125m", revision="2026-11-01"),
+                engine=EngineArgs(served_model_name="opt-125m", dtype="bfloat16", extra_args=("--block-size", "16")),
+                resources=Resources(cpu="2", memory="5Gi"),
+                cache=ModelCache.pvc("2Gi"),
+                env_config={"VLLM_CPU_KVCACHE_SPACE": 1, "VLLM_LOGGING_LEVEL": "DEBUG"},
+            ),
+        )

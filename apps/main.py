@@ -1,0 +1,21 @@
+"""The cdk8s app: every chart of apps/, synthesized by `cdk8s synth` into dist/ (one file per chart)."""
+
+from __future__ import annotations
+
+import cdk8s
+
+from apps.cpu_opt_125m import CpuOpt125mChart
+from apps.llama_8b import Llama8bChart
+from apps.llama_70b import Llama70bChart
+
+
+def build_app(outdir: str = "dist") -> cdk8s.App:
+    app = cdk8s.App(outdir=outdir, yaml_output_type=cdk8s.YamlOutputType.FILE_PER_CHART)
+    CpuOpt125mChart(app)
+    Llama8bChart(app)
+    Llama70bChart(app)
+    return app
+
+
+if __name__ == "__main__":
+    build_app().synth()

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# System packages the test suite needs beyond pip and npm. Idempotent; installs only what is missing.
+set -euo pipefail
+need=()
+# (filled in as real-parts tests arrive)
+if [ "${#need[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "test-deps: need root to apt-get install ${need[*]}" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,75 @@
+"""vllm-constructs: typed cdk8s constructs that deploy vLLM on Kubernetes."""
+
+from .errors import ConfigError
+from .gpu_deployment import GpuDeployment, GpuDeploymentProps, PodOptions, WorkloadIdentity
+from .kube import (
+    Accelerator,
+    ConfigMapKeyRef,
+    ContainerPort,
+    EnvFrom,
+    EnvValue,
+    FieldRef,
+    GpuProductAffinity,
+    HealthChecks,
+    Image,
+    PullPolicy,
+    Resources,
+    RolloutStrategy,
+    SecretKeyRef,
+    SecurityProfile,
+    SharedMemory,
+    Toleration,
+    TopologySpread,
+    Volume,
+)
+from .model import DownloadMode, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, S3Credentials
+from .vllm_server import (
+    DEFAULT_VLLM_IMAGE,
+    EngineArgs,
+    ServerNames,
+    ServerNetworkPolicy,
+    ServiceType,
+    VllmServer,
+    VllmServerProps,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_VLLM_IMAGE",
+    "Accelerator",
+    "ConfigError",
+    "ConfigMapKeyRef",
+    "ContainerPort",
+    "DownloadMode",
+    "EngineArgs",
+    "EnvFrom",
+    "EnvValue",
+    "FieldRef",
+    "GpuDeployment",
+    "GpuDeploymentProps",
+    "GpuProductAffinity",
+    "HealthChecks",
+    "Image",
+    "ModelCache",
+    "ModelInitJob",
+    "ModelInitJobProps",
+    "ModelSource",
+    "PodOptions",
+    "PullPolicy",
+    "Resources",
+    "RolloutStrategy",
+    "S3Credentials",
+    "SecretKeyRef",
+    "SecurityProfile",
+    "ServerNames",
+    "ServerNetworkPolicy",
+    "ServiceType",
+    "SharedMemory",
+    "Toleration",
+    "TopologySpread",
+    "Volume",
+    "VllmServer",
+    "VllmServerProps",
+    "WorkloadIdentity",
+]

@@ -1,0 +1,18 @@
+# vllm-constructs: download a model from the Hugging Face Hub into $MODEL_DIR, verify it, mark it complete.
+# Inputs (env): MODEL_DIR, SOURCE_URI, REVISION, HF_REPO_ID, optional HF_INCLUDE / HF_EXCLUDE
+# (newline-separated patterns), CHECKSUM_FILE, DOWNLOAD_TIMEOUT_SECONDS; the token comes from HF_TOKEN.
+set -euo pipefail
+: "${MODEL_DIR:?MODEL_DIR is not set}" "${SOURCE_URI:?SOURCE_URI is not set}" "${REVISION:?REVISION is not set}"
+: "${HF_REPO_ID:?HF_REPO_ID is not set}"
+marker="$MODEL_DIR/.vllm-constructs-complete"
+expected="source=$SOURCE_URI revision=$REVISION"
+if [ -f "$marker" ] && [ "$(cat "$marker")" = "$expected" ]; then
+  echo "model already complete in $MODEL_DIR ($expected)"; exit 0
+fi
+rm -f "$marker"
+mkdir -p "$MODEL_DIR"
+filters=()
+while IFS= read -r pattern; do [ -n "$pattern" ] && filters+=(--include "$pattern"); done <<< "${HF_INCLUDE:-}"
+while IFS= read -r pattern; do [ -n "$pattern" ] && filters+=(--exclude "$pattern"); done <<< "${HF_EXCLUDE:-}"
+echo "downloading $HF_REPO_ID@$REVISION"
+timeout "${DOWNLOAD_TIMEOUT_SECONDS:-3600}" hf download "$HF_REPO_ID" --revision "$REVISION" --local-dir "$MODEL_DIR" --quiet "${filters[@]}"
