@@ -31,3 +31,6 @@ lint: setup ## ruff and mypy --strict on the library and the apps
 
 bench: setup ## wall time and peak memory of synthesizing 1, 10 and 100 servers
 	$(PY) -m benchmarks.synth_bench
+
+imports: node_modules/.installed ## regenerate imports/ from the offline CRD mirror (../shared/crds)
+	bash scripts/import-crds.sh
