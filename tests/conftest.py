@@ -54,7 +54,7 @@ def shared_path(relative: str) -> Path:
     cache_path = ROOT / ".shared-cache" / relative
     if not cache_path.exists():
         try:
-            parts = [urllib.request.urlopen(url, timeout=20).read().decode() for url in urls]  # noqa: S310
+            parts = [urllib.request.urlopen(url, timeout=20).read().decode() for url in urls]
         except OSError as exc:
             pytest.skip(f"../shared/{relative} is missing and fetching it upstream failed: {exc}")
         cache_path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,7 @@ def crd_dir() -> Path:
 class YamlSnapshot(SingleFileSnapshotExtension):
     """One readable .yaml file per snapshot."""
 
-    _file_extension = "yaml"
+    file_extension = "yaml"
     _write_mode = WriteMode.TEXT
 
 

@@ -67,9 +67,7 @@ class Checker:
         self.path = path
 
     def fail(self, field: str, value: object, problem: str, allowed: str, fix: str) -> NoReturn:
-        raise ConfigError(
-            path=self.path, field=field, value=value, problem=problem, allowed=allowed, fix=fix
-        )
+        raise ConfigError(path=self.path, field=field, value=value, problem=problem, allowed=allowed, fix=fix)
 
     def dns_label(self, field: str, value: str, *, longest_suffix: str = "") -> str:
         """A DNS-1123 label that stays within 63 characters once ``longest_suffix`` is added."""
@@ -118,9 +116,7 @@ class Checker:
             self.fail(field, value, "is not positive", "a quantity above zero", "use a larger value")
         return parsed
 
-    def integer(
-        self, field: str, value: int, *, minimum: int | None = None, maximum: int | None = None
-    ) -> int:
+    def integer(self, field: str, value: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             self.fail(field, value, "is not an integer", "a whole number", "pass an int")
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):

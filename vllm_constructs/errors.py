@@ -31,6 +31,4 @@ class ConfigError(ValueError):
         self.problem = problem
         self.allowed = allowed
         self.fix = fix
-        super().__init__(
-            f"{path}: {field}={value!r} {problem}. Allowed: {allowed}. Fix: {fix}."
-        )
+        super().__init__(f"{path}: {field}={value!r} {problem}. Allowed: {allowed}. Fix: {fix}.")

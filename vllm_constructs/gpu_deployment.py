@@ -139,7 +139,7 @@ class GpuDeploymentProps:
     """Environment, in order: literal strings or references. Default: none."""
     env_from: tuple[EnvFrom, ...] = ()
     """ConfigMaps and Secrets imported whole. Default: none."""
-    port: ContainerPort = ContainerPort("http", 8000)
+    port: ContainerPort = field(default_factory=lambda: ContainerPort("http", 8000))
     """The serving port; probes and Services use its name. Default: http/8000."""
     extra_ports: tuple[ContainerPort, ...] = ()
     """More ports on the main container. Default: none."""
@@ -205,7 +205,7 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
     o = props.pod
     check.dns_label("name", props.name)
     props.image.check(check, "image")
-    mem_request, mem_limit = props.resources.check(check, "resources")
+    _, mem_limit = props.resources.check(check, "resources")
     identity = props.identity or WorkloadIdentity(instance=props.name, version=props.image.version_label)
     check.label_map("identity", identity.selector)
     check.label_map("labels", dict(o.labels))
@@ -261,7 +261,8 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
         check.fail(
             "progress_deadline_seconds",
             deadline,
-            f"is not above the startup budget ({props.health.startup_timeout_seconds} s), so every rollout would be reported failed while the model loads",
+            f"is not above the startup budget ({props.health.startup_timeout_seconds} s), "
+            "so every rollout would be reported failed while the model loads",
             f"an integer > {props.health.startup_timeout_seconds}",
             "leave it unset (startup budget + 600 s) or raise it",
         )
@@ -276,7 +277,8 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
             check.fail(
                 "shared_memory.size",
                 shm.size,
-                f"is not below the memory limit ({props.resources.memory_limit or props.resources.memory}); /dev/shm pages count against it",
+                f"is not below the memory limit ({props.resources.memory_limit or props.resources.memory}); "
+                "/dev/shm pages count against it",
                 "a size below the container memory limit",
                 "raise resources.memory_limit or lower shared_memory",
             )

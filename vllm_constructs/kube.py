@@ -177,7 +177,13 @@ class GpuProductAffinity:
                 "list the products, or pass gpu_products=None to schedule on any accelerator node",
             )
         for product in self.products:
-            if product == "TYPE_GPU_USED" or not isinstance(product, str) or not product or len(product) > 63 or not LABEL_VALUE_RE.match(product):
+            if (
+                product == "TYPE_GPU_USED"
+                or not isinstance(product, str)
+                or not product
+                or len(product) > 63
+                or not LABEL_VALUE_RE.match(product)
+            ):
                 check.fail(
                     fld,
                     product,
@@ -192,9 +198,7 @@ class GpuProductAffinity:
         if self.required:
             return {
                 "nodeAffinity": {
-                    "requiredDuringSchedulingIgnoredDuringExecution": {
-                        "nodeSelectorTerms": [{"matchExpressions": [expression]}]
-                    }
+                    "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [expression]}]}
                 }
             }
         return {
@@ -221,10 +225,20 @@ class Toleration:
             check.fail(f"{fld}.operator", self.operator, "is not a toleration operator", "'Exists' or 'Equal'", "use one of those")
         if self.effect not in (None, "NoSchedule", "PreferNoSchedule", "NoExecute"):
             check.fail(
-                f"{fld}.effect", self.effect, "is not a taint effect", "None, 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'", "use one of those"
+                f"{fld}.effect",
+                self.effect,
+                "is not a taint effect",
+                "None, 'NoSchedule', 'PreferNoSchedule' or 'NoExecute'",
+                "use one of those",
             )
         if self.operator == "Exists" and self.value is not None:
-            check.fail(f"{fld}.value", self.value, "is set with operator 'Exists'", "no value with 'Exists'", "drop the value or use operator='Equal'")
+            check.fail(
+                f"{fld}.value",
+                self.value,
+                "is set with operator 'Exists'",
+                "no value with 'Exists'",
+                "drop the value or use operator='Equal'",
+            )
 
     def to_json(self) -> JsonObject:
         out: JsonObject = {"key": self.key, "operator": self.operator}
@@ -286,7 +300,13 @@ def env_list(env: Mapping[str, EnvValue], check: Checker, fld: str) -> list[Json
     out: list[JsonObject] = []
     for name, value in env.items():
         if not isinstance(name, str) or not ENV_NAME_RE.match(name):
-            check.fail(fld, name, "is not a valid environment variable name", "letters, digits, '_', '-' and '.', not starting with a digit", "rename the variable")
+            check.fail(
+                fld,
+                name,
+                "is not a valid environment variable name",
+                "letters, digits, '_', '-' and '.', not starting with a digit",
+                "rename the variable",
+            )
         if isinstance(value, str):
             out.append({"name": name, "value": value})
         elif isinstance(value, SecretKeyRef | ConfigMapKeyRef | FieldRef):
@@ -338,8 +358,19 @@ class ContainerPort:
     protocol: str = "TCP"
 
     def check(self, check: Checker, fld: str) -> None:
-        if not isinstance(self.name, str) or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", self.name) or len(self.name) > 15 or not re.search(r"[a-z]", self.name):
-            check.fail(f"{fld}.name", self.name, "is not a port name", "an IANA service name: at most 15 lower-case letters, digits and '-', with a letter", "use a name such as 'http'")
+        if (
+            not isinstance(self.name, str)
+            or not re.match(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", self.name)
+            or len(self.name) > 15
+            or not re.search(r"[a-z]", self.name)
+        ):
+            check.fail(
+                f"{fld}.name",
+                self.name,
+                "is not a port name",
+                "an IANA service name: at most 15 lower-case letters, digits and '-', with a letter",
+                "use a name such as 'http'",
+            )
         check.integer(f"{fld}.port", self.port, minimum=1, maximum=65535)
         if self.protocol not in ("TCP", "UDP", "SCTP"):
             check.fail(f"{fld}.protocol", self.protocol, "is not a protocol", "'TCP', 'UDP' or 'SCTP'", "use one of those")
@@ -495,7 +526,13 @@ class RolloutStrategy:
                 isinstance(value, str) and _PERCENT_RE.match(value)
             )
             if not ok:
-                check.fail(f"{fld}.{name}", value, "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
+                check.fail(
+                    f"{fld}.{name}",
+                    value,
+                    "is not a count or percentage",
+                    "an integer >= 0 or a string such as '25%'",
+                    "use e.g. 1 or '25%'",
+                )
         if self.max_surge in (0, "0%") and self.max_unavailable in (0, "0%"):
             check.fail(
                 f"{fld}.max_unavailable",
@@ -563,13 +600,37 @@ class SecurityProfile:
     def check(self, check: Checker, fld: str) -> None:
         for cap in self.add_capabilities:
             if not re.match(r"^[A-Z_]+$", cap) or cap.startswith("CAP_"):
-                check.fail(f"{fld}.add_capabilities", cap, "is not a capability name", "an upper-case name without 'CAP_', e.g. 'IPC_LOCK'", "write it as Kubernetes expects")
+                check.fail(
+                    f"{fld}.add_capabilities",
+                    cap,
+                    "is not a capability name",
+                    "an upper-case name without 'CAP_', e.g. 'IPC_LOCK'",
+                    "write it as Kubernetes expects",
+                )
             if cap in ("SYS_ADMIN", "ALL", "NET_ADMIN"):
-                check.fail(f"{fld}.add_capabilities", cap, "grants near-root power", "narrow capabilities such as 'IPC_LOCK' or 'SYS_PTRACE'", "use a narrower capability")
+                check.fail(
+                    f"{fld}.add_capabilities",
+                    cap,
+                    "grants near-root power",
+                    "narrow capabilities such as 'IPC_LOCK' or 'SYS_PTRACE'",
+                    "use a narrower capability",
+                )
         if self.seccomp_profile not in ("RuntimeDefault", "Unconfined"):
-            check.fail(f"{fld}.seccomp_profile", self.seccomp_profile, "is not supported", "'RuntimeDefault' or 'Unconfined'", "use 'RuntimeDefault'")
+            check.fail(
+                f"{fld}.seccomp_profile",
+                self.seccomp_profile,
+                "is not supported",
+                "'RuntimeDefault' or 'Unconfined'",
+                "use 'RuntimeDefault'",
+            )
         if self.run_as_non_root and self.run_as_user == 0:
-            check.fail(f"{fld}.run_as_user", 0, "is root while run_as_non_root is True", "a non-zero user id", "use 2000, or set run_as_non_root=False explicitly")
+            check.fail(
+                f"{fld}.run_as_user",
+                0,
+                "is root while run_as_non_root is True",
+                "a non-zero user id",
+                "use 2000, or set run_as_non_root=False explicitly",
+            )
 
     def pod_json(self) -> JsonObject:
         out: JsonObject = {"runAsNonRoot": self.run_as_non_root}
@@ -629,7 +690,13 @@ class TopologySpread:
     def check(self, check: Checker, fld: str) -> None:
         check.integer(f"{fld}.max_skew", self.max_skew, minimum=1)
         if self.when_unsatisfiable not in ("ScheduleAnyway", "DoNotSchedule"):
-            check.fail(f"{fld}.when_unsatisfiable", self.when_unsatisfiable, "is not a policy", "'ScheduleAnyway' or 'DoNotSchedule'", "use one of those")
+            check.fail(
+                f"{fld}.when_unsatisfiable",
+                self.when_unsatisfiable,
+                "is not a policy",
+                "'ScheduleAnyway' or 'DoNotSchedule'",
+                "use one of those",
+            )
 
     def to_json(self, selector: Mapping[str, str]) -> JsonObject:
         return {

@@ -120,13 +120,31 @@ class EngineArgs:
             check.integer(f"{fld}.max_model_len", self.max_model_len, minimum=1)
         u = self.gpu_memory_utilization
         if u is not None and (isinstance(u, bool) or not isinstance(u, int | float) or not 0 < u <= 1):
-            check.fail(f"{fld}.gpu_memory_utilization", u, "is outside (0, 1]", "a fraction above 0 and at most 1, e.g. 0.9", "pass the fraction of accelerator memory vLLM may use")
+            check.fail(
+                f"{fld}.gpu_memory_utilization",
+                u,
+                "is outside (0, 1]",
+                "a fraction above 0 and at most 1, e.g. 0.9",
+                "pass the fraction of accelerator memory vLLM may use",
+            )
         if self.dtype is not None and self.dtype not in _DTYPES:
             check.fail(f"{fld}.dtype", self.dtype, "is not a vLLM dtype", ", ".join(_DTYPES), "use one of those")
         if self.quantization is not None and not re.match(r"^[a-z0-9_-]+$", self.quantization):
-            check.fail(f"{fld}.quantization", self.quantization, "is not a quantization method name", "a vLLM method such as 'fp8', 'awq' or 'gptq'", "use the name vLLM documents")
+            check.fail(
+                f"{fld}.quantization",
+                self.quantization,
+                "is not a quantization method name",
+                "a vLLM method such as 'fp8', 'awq' or 'gptq'",
+                "use the name vLLM documents",
+            )
         if self.served_model_name is not None and (not self.served_model_name or any(c.isspace() for c in self.served_model_name)):
-            check.fail(f"{fld}.served_model_name", self.served_model_name, "is empty or has spaces", "a non-empty name without spaces", "use e.g. 'llama-3.1-8b'")
+            check.fail(
+                f"{fld}.served_model_name",
+                self.served_model_name,
+                "is empty or has spaces",
+                "a non-empty name without spaces",
+                "use e.g. 'llama-3.1-8b'",
+            )
         for arg in self.extra_args:
             if not isinstance(arg, str):
                 check.fail(f"{fld}.extra_args", arg, "is not a string", "strings only", "quote numbers, e.g. '16'")
@@ -177,7 +195,9 @@ class ServerNames:
 
     @classmethod
     def for_server(cls, name: str) -> ServerNames:
-        return cls(deployment=name, service=name, pdb=name, cache_claim=f"{name}-model-cache", config_map=f"{name}-env", network_policy=name)
+        return cls(
+            deployment=name, service=name, pdb=name, cache_claim=f"{name}-model-cache", config_map=f"{name}-env", network_policy=name
+        )
 
     @classmethod
     def helm_chart(cls, release: str, *, service_name: str | None = None) -> ServerNames:
@@ -399,7 +419,13 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
             co_locate = props.co_locate_download
             if access_mode in ("ReadWriteOnce", "ReadWriteOncePod"):
                 if access_mode == "ReadWriteOncePod":
-                    check.fail("cache.access_mode", access_mode, "admits one pod, but the Job and the server both mount the cache", "ReadWriteOnce or ReadWriteMany", "use ReadWriteMany")
+                    check.fail(
+                        "cache.access_mode",
+                        access_mode,
+                        "admits one pod, but the Job and the server both mount the cache",
+                        "ReadWriteOnce or ReadWriteMany",
+                        "use ReadWriteMany",
+                    )
                 if props.replicas > 1:
                     check.fail(
                         "cache.access_mode",
@@ -453,7 +479,9 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                     args=props.wait_args,
                 )
             )
-            volumes.append(Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(names.cache_claim), read_only=True))
+            volumes.append(
+                Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(names.cache_claim), read_only=True)
+            )
         else:
             access_mode = cache.resolved_access_mode(many_readers)
             if access_mode == "ReadWriteOnce" and (props.replicas > 1 or props.rollout.surges):
@@ -488,7 +516,14 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     elif props.model.kind == "pvc":
         model_path = f"{MODEL_MOUNT}/{props.model.location.strip('/')}".rstrip("/")
         env["HF_HUB_OFFLINE"] = "1"
-        volumes.append(Volume(name="model", mount_path=MODEL_MOUNT, source={"persistentVolumeClaim": {"claimName": props.model.claim_name, "readOnly": True}}, read_only=True))
+        volumes.append(
+            Volume(
+                name="model",
+                mount_path=MODEL_MOUNT,
+                source={"persistentVolumeClaim": {"claimName": props.model.claim_name, "readOnly": True}},
+                read_only=True,
+            )
+        )
     else:
         model_path = props.model.location
         env["HF_HUB_OFFLINE"] = "1"
@@ -511,13 +546,15 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     pod_annotations = dict(pod.pod_annotations)
     if props.env_config:
         config_map = {}
-        for key, value in props.env_config.items():
-            if isinstance(value, bool):
-                config_map[key] = "true" if value else "false"
-            elif isinstance(value, int | float | str):
-                config_map[key] = str(value)
+        for key, raw in props.env_config.items():
+            if isinstance(raw, bool):
+                config_map[key] = "true" if raw else "false"
+            elif isinstance(raw, int | float | str):
+                config_map[key] = str(raw)
             else:
-                check.fail(f"env_config[{key!r}]", value, "is not a scalar", "a string, number or boolean", "flatten the value into a string")
+                check.fail(
+                    f"env_config[{key!r}]", raw, "is not a scalar", "a string, number or boolean", "flatten the value into a string"
+                )
             if key in env:
                 check.fail("env_config", key, "is set by the construct or env already", "names not otherwise set", "remove one of the two")
         env_from.insert(0, EnvFrom.config_map(names.config_map))
@@ -559,8 +596,17 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     pdb: JsonObject | None = None
     if props.pdb_max_unavailable is not None:
         mu = props.pdb_max_unavailable
-        if not ((isinstance(mu, int) and not isinstance(mu, bool) and mu >= 0) or (isinstance(mu, str) and re.match(r"^(100|[1-9]?[0-9])%$", mu))):
-            check.fail("pdb_max_unavailable", mu, "is not a count or percentage", "an integer >= 0 or a string such as '50%'", "use e.g. 1 or '50%'")
+        if not (
+            (isinstance(mu, int) and not isinstance(mu, bool) and mu >= 0)
+            or (isinstance(mu, str) and re.match(r"^(100|[1-9]?[0-9])%$", mu))
+        ):
+            check.fail(
+                "pdb_max_unavailable",
+                mu,
+                "is not a count or percentage",
+                "an integer >= 0 or a string such as '50%'",
+                "use e.g. 1 or '50%'",
+            )
         pdb = {"maxUnavailable": mu, "selector": {"matchLabels": identity.selector}, "unhealthyPodEvictionPolicy": "AlwaysAllow"}
 
     netpol: JsonObject | None = None
@@ -604,10 +650,18 @@ def _network_policy(np: ServerNetworkPolicy, selector: Mapping[str, str], port: 
     if np.restrict_egress:
         spec["policyTypes"] = ["Ingress", "Egress"]
         egress: list[JsonObject] = [
-            {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+            {
+                "to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }
         ]
         if np.egress_cidrs:
-            egress.append({"to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs], "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports]})
+            egress.append(
+                {
+                    "to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs],
+                    "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports],
+                }
+            )
         spec["egress"] = egress
     return spec
 
@@ -631,24 +685,48 @@ class VllmServer(Construct):
         labels = plan.identity.labels(props.pod.labels)
         self.config_map: cdk8s.ApiObject | None = None
         if plan.config_map is not None:
-            self.config_map = emit(self, "Env", api_version="v1", kind="ConfigMap", name=plan.names.config_map, labels=labels, body={"data": plan.config_map})
+            self.config_map = emit(
+                self, "Env", api_version="v1", kind="ConfigMap", name=plan.names.config_map, labels=labels, body={"data": plan.config_map}
+            )
         self.cache_claim: cdk8s.ApiObject | None = None
         if plan.pvc is not None:
             self.cache_claim = emit(
-                self, "ModelCache", api_version="v1", kind="PersistentVolumeClaim", name=plan.names.cache_claim, labels=labels, body={"spec": plan.pvc}
+                self,
+                "ModelCache",
+                api_version="v1",
+                kind="PersistentVolumeClaim",
+                name=plan.names.cache_claim,
+                labels=labels,
+                body={"spec": plan.pvc},
             )
         self.model_init_job: ModelInitJob | None = None
         if plan.job is not None:
             self.model_init_job = ModelInitJob(self, "ModelDownload", plan.job)
         self.deployment = GpuDeployment(self, "Deployment", plan.deployment)
-        self.service = emit(self, "Service", api_version="v1", kind="Service", name=plan.names.service, labels=labels, body={"spec": plan.service})
+        self.service = emit(
+            self, "Service", api_version="v1", kind="Service", name=plan.names.service, labels=labels, body={"spec": plan.service}
+        )
         self.pdb: cdk8s.ApiObject | None = None
         if plan.pdb is not None:
-            self.pdb = emit(self, "Disruption", api_version="policy/v1", kind="PodDisruptionBudget", name=plan.names.pdb, labels=labels, body={"spec": plan.pdb})
+            self.pdb = emit(
+                self,
+                "Disruption",
+                api_version="policy/v1",
+                kind="PodDisruptionBudget",
+                name=plan.names.pdb,
+                labels=labels,
+                body={"spec": plan.pdb},
+            )
         self.network_policy: cdk8s.ApiObject | None = None
         if plan.network_policy is not None:
             self.network_policy = emit(
-                self, "NetworkPolicy", api_version="networking.k8s.io/v1", kind="NetworkPolicy", name=plan.names.network_policy, labels=labels, body={"spec": plan.network_policy}
+                self,
+                "NetworkPolicy",
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                name=plan.names.network_policy,
+                labels=labels,
+                body={"spec": plan.network_policy},
             )
 
     @property
