@@ -191,9 +191,13 @@ def test_drain_and_grace_period(new_chart: MakeChart) -> None:
 def test_gpu_product_affinity_required_and_preferred(new_chart: MakeChart) -> None:
     req = deployment(new_chart(), props(pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-L4"))))
     terms = req["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
-    assert terms["nodeSelectorTerms"][0]["matchExpressions"] == [{"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-L4"]}]
+    assert terms["nodeSelectorTerms"][0]["matchExpressions"] == [
+        {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-L4"]}
+    ]
     pref = deployment(new_chart(), props(pod=PodOptions(gpu_products=GpuProductAffinity.prefer("NVIDIA-L4", weight=50))))
-    assert pref["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"] == 50
+    assert (
+        pref["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["weight"] == 50
+    )
 
 
 def test_selector_is_the_identity_and_labels_never_enter_it(new_chart: MakeChart) -> None:
