@@ -12,6 +12,7 @@ setup: .venv/.installed node_modules/.installed ## Python venv with the package 
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m compileall -q imports >/dev/null  # the environment may disable bytecode writes; the Ray bindings need it
 	touch $@
 
 node_modules/.installed: package-lock.json
