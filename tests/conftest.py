@@ -13,7 +13,6 @@ from typing import Any
 
 import cdk8s
 import pytest
-import yaml
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,7 +87,8 @@ def chart_yaml(chart: cdk8s.Chart) -> str:
 
 
 def chart_objects(chart: cdk8s.Chart) -> list[dict[str, Any]]:
-    return [doc for doc in yaml.safe_load_all(chart_yaml(chart)) if doc]
+    """The chart's objects as plain dicts (what synth writes, without a YAML round trip)."""
+    return [dict(doc) for doc in chart.to_json() if doc]
 
 
 @pytest.fixture

@@ -263,12 +263,12 @@ def test_two_workloads_in_different_namespaces_may_share_a_name() -> None:
         ),
         (
             {"pod": PodOptions(gpu_products=GpuProductAffinity.require("TYPE_GPU_USED"))},
-            "test/gd: gpu_products='TYPE_GPU_USED' is a placeholder or not a label value. Allowed: the exact value of the product "
+            "test/gd: pod.gpu_products='TYPE_GPU_USED' is a placeholder or not a label value. Allowed: the exact value of the product "
             "label on your nodes, such as 'NVIDIA-A100-SXM4-80GB'. Fix: read it with: kubectl get nodes -L nvidia.com/gpu.product.",
         ),
         (
             {"pod": PodOptions(gpu_products=GpuProductAffinity.require())},
-            "test/gd: gpu_products=() names no product. Allowed: one or more product label values such as 'NVIDIA-H100-80GB-HBM3'. "
+            "test/gd: pod.gpu_products=() names no product. Allowed: one or more product label values such as 'NVIDIA-H100-80GB-HBM3'. "
             "Fix: list the products, or pass gpu_products=None to schedule on any accelerator node.",
         ),
         (
@@ -283,13 +283,13 @@ def test_two_workloads_in_different_namespaces_may_share_a_name() -> None:
         ),
         (
             {"resources": Resources(cpu="8", memory="64Gi", accelerators=2), "pod": PodOptions(shared_memory=SharedMemory.disabled())},
-            "test/gd: shared_memory='disabled' is off for a parallel workload; NCCL then fails on the 64Mi default /dev/shm. "
+            "test/gd: pod.shared_memory='disabled' is off for a parallel workload; NCCL then fails on the 64Mi default /dev/shm. "
             "Allowed: SharedMemory.of(size) when the workload spans several accelerators. "
             "Fix: remove shared_memory=SharedMemory.disabled() or set a size.",
         ),
         (
             {"pod": PodOptions(shared_memory=SharedMemory.of("32Gi"))},
-            "test/gd: shared_memory.size='32Gi' is not below the memory limit (32Gi); /dev/shm pages count against it. "
+            "test/gd: pod.shared_memory.size='32Gi' is not below the memory limit (32Gi); /dev/shm pages count against it. "
             "Allowed: a size below the container memory limit. Fix: raise resources.memory_limit or lower shared_memory.",
         ),
         (
@@ -304,7 +304,7 @@ def test_two_workloads_in_different_namespaces_may_share_a_name() -> None:
         ),
         (
             {"pod": PodOptions(extra_containers=({"name": "server", "image": "x:1"},))},
-            "test/gd: containers='server' is a duplicate container name. Allowed: each container name once per pod. "
+            "test/gd: pod.extra_containers='server' is a duplicate container name. Allowed: each container name once per pod. "
             "Fix: rename or remove one of the containers named 'server'.",
         ),
         (
@@ -319,12 +319,12 @@ def test_two_workloads_in_different_namespaces_may_share_a_name() -> None:
         ),
         (
             {"pod": PodOptions(security=SecurityProfile(add_capabilities=("SYS_ADMIN",)))},
-            "test/gd: security.add_capabilities='SYS_ADMIN' grants near-root power. Allowed: narrow capabilities such as "
+            "test/gd: pod.security.add_capabilities='SYS_ADMIN' grants near-root power. Allowed: narrow capabilities such as "
             "'IPC_LOCK' or 'SYS_PTRACE'. Fix: use a narrower capability.",
         ),
         (
             {"pod": PodOptions(drain_seconds=30, termination_grace_period_seconds=30)},
-            "test/gd: termination_grace_period_seconds=30 is out of range. Allowed: an integer >= 31 and <= 86400. "
+            "test/gd: pod.termination_grace_period_seconds=30 is out of range. Allowed: an integer >= 31 and <= 86400. "
             "Fix: pick a value in range.",
         ),
     ],

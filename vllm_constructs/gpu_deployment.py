@@ -208,7 +208,7 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
     _, mem_limit = props.resources.check(check, "resources")
     identity = props.identity or WorkloadIdentity(instance=props.name, version=props.image.version_label)
     check.label_map("identity", identity.selector)
-    check.label_map("labels", dict(o.labels))
+    check.label_map("pod.labels", dict(o.labels))
     props.port.check(check, "port")
     for i, p in enumerate(props.extra_ports):
         p.check(check, f"extra_ports[{i}]")
@@ -226,28 +226,28 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
             )
         seen_numbers[(p.port, p.protocol)] = p.name
     if o.gpu_products is not None:
-        o.gpu_products.check(check, "gpu_products")
+        o.gpu_products.check(check, "pod.gpu_products")
         if props.resources.accelerators == 0:
             check.fail(
-                "gpu_products",
+                "pod.gpu_products",
                 o.gpu_products.products,
                 "is set but the pod requests no accelerator",
                 "gpu_products only with resources.accelerators > 0",
                 "request accelerators or drop gpu_products",
             )
     for i, t in enumerate(o.tolerations):
-        t.check(check, f"tolerations[{i}]")
-    check.label_map("node_selector", dict(o.node_selector))
+        t.check(check, f"pod.tolerations[{i}]")
+    check.label_map("pod.node_selector", dict(o.node_selector))
     if o.runtime_class_name is not None:
-        check.dns_subdomain("runtime_class_name", o.runtime_class_name)
+        check.dns_subdomain("pod.runtime_class_name", o.runtime_class_name)
     props.health.check(check, "health")
     props.rollout.check(check, "rollout")
-    o.security.check(check, "security")
+    o.security.check(check, "pod.security")
     for i, ts in enumerate(o.topology_spread):
-        ts.check(check, f"topology_spread[{i}]")
-    check.integer("drain_seconds", o.drain_seconds, minimum=0, maximum=3600)
+        ts.check(check, f"pod.topology_spread[{i}]")
+    check.integer("pod.drain_seconds", o.drain_seconds, minimum=0, maximum=3600)
     check.integer(
-        "termination_grace_period_seconds",
+        "pod.termination_grace_period_seconds",
         o.termination_grace_period_seconds,
         minimum=o.drain_seconds + 1,
         maximum=86400,
@@ -272,10 +272,10 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
     if shm is None:
         shm = SharedMemory.of(SharedMemory.default_size(mem_limit)) if parallel else SharedMemory.disabled()
     if shm.enabled:
-        size = check.quantity("shared_memory.size", shm.size or "")
+        size = check.quantity("pod.shared_memory.size", shm.size or "")
         if size >= mem_limit:
             check.fail(
-                "shared_memory.size",
+                "pod.shared_memory.size",
                 shm.size,
                 f"is not below the memory limit ({props.resources.memory_limit or props.resources.memory}); "
                 "/dev/shm pages count against it",
@@ -284,7 +284,7 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
             )
     elif parallel and o.shared_memory is not None:
         check.fail(
-            "shared_memory",
+            "pod.shared_memory",
             "disabled",
             "is off for a parallel workload; NCCL then fails on the 64Mi default /dev/shm",
             "SharedMemory.of(size) when the workload spans several accelerators",
@@ -297,10 +297,10 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
         volumes.append(Volume(name="dshm", mount_path="/dev/shm", source={"emptyDir": {"medium": "Memory", "sizeLimit": shm.size}}))
     if o.security.read_only_root_filesystem and not any(v.mount_path == "/tmp" for v in volumes):
         volumes.append(Volume(name="tmp", mount_path="/tmp", source={"emptyDir": {}}))
-    init_names = _container_names(o.init_containers, check, "init_containers")
-    extra_names = _container_names(o.extra_containers, check, "extra_containers")
+    init_names = _container_names(o.init_containers, check, "pod.init_containers")
+    extra_names = _container_names(o.extra_containers, check, "pod.extra_containers")
     check.dns_label("container_name", props.container_name)
-    check.unique("containers", [props.container_name, *extra_names, *init_names], what="container")
+    check.unique("pod.extra_containers", [props.container_name, *extra_names, *init_names], what="container")
     extra_volume_names = []
     for i, v in enumerate(props.extra_volumes):
         vname = v.get("name") if isinstance(v, Mapping) else None
@@ -334,7 +334,7 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
         "automountServiceAccountToken": o.automount_service_account_token,
     }
     if o.service_account_name:
-        check.dns_subdomain("service_account_name", o.service_account_name)
+        check.dns_subdomain("pod.service_account_name", o.service_account_name)
         pod["serviceAccountName"] = o.service_account_name
     if o.host_network:
         pod["hostNetwork"] = True
@@ -342,7 +342,7 @@ def render_deployment(path: str, props: GpuDeploymentProps) -> tuple[JsonObject,
     pod["securityContext"] = o.security.pod_json()
     pod["terminationGracePeriodSeconds"] = o.termination_grace_period_seconds
     if o.priority_class_name:
-        check.dns_subdomain("priority_class_name", o.priority_class_name)
+        check.dns_subdomain("pod.priority_class_name", o.priority_class_name)
         pod["priorityClassName"] = o.priority_class_name
     if o.runtime_class_name:
         pod["runtimeClassName"] = o.runtime_class_name

@@ -586,7 +586,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
         volumes=tuple(volumes),
         pod=pod,
     )
-    spec, _ = render_deployment(f"{path}/Deployment", deployment)
+    spec, _ = render_deployment(path, deployment)
 
     service: JsonObject = {
         "type": str(props.service_type),

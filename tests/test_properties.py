@@ -1,0 +1,222 @@
+"""Property tests: generated configurations of VllmServer always synthesize objects that validate strictly for
+every supported Kubernetes version and keep the invariants; generated invalid ones raise ConfigError naming the
+field, never another exception, and never leave partial output."""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import cdk8s
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import by_kind, chart_objects
+from tests.schemas import K8S_VERSIONS, k8s_errors
+from vllm_constructs import (
+    Accelerator,
+    ConfigError,
+    DownloadMode,
+    EngineArgs,
+    GpuProductAffinity,
+    HealthChecks,
+    ModelCache,
+    ModelSource,
+    PodOptions,
+    Resources,
+    RolloutStrategy,
+    SecretKeyRef,
+    ServerNetworkPolicy,
+    ServiceType,
+    SharedMemory,
+    VllmServer,
+    VllmServerProps,
+)
+
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "1000"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+
+names = st.from_regex(r"[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,8}){0,2}", fullmatch=True).filter(lambda n: n != "vllm")
+label_values = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,20}[A-Za-z0-9])?", fullmatch=True)
+revisions = st.one_of(st.from_regex(r"[0-9a-f]{40}", fullmatch=True), st.sampled_from(["main", "v1.0"]))
+
+
+@st.composite
+def sources(draw: st.DrawFn) -> ModelSource:
+    kind = draw(st.sampled_from(["hf", "s3", "chart_s3", "pvc", "image"]))
+    if kind == "hf":
+        token = draw(st.none() | st.builds(SecretKeyRef, names, st.just("token")))
+        return ModelSource.huggingface(
+            draw(st.sampled_from(["org/model", "meta-llama/Llama-3.1-8B-Instruct"])), revision=draw(revisions), token=token
+        )
+    if kind == "s3":
+        return ModelSource.s3(
+            draw(st.sampled_from(["models/opt", "a/b/c"])), bucket="bucket-1", endpoint=draw(st.none() | st.just("http://minio:9000"))
+        )
+    if kind == "chart_s3":
+        return ModelSource.chart_s3("demo-secrets", "opt-125m/")
+    if kind == "pvc":
+        return ModelSource.pvc(draw(names), path=draw(st.sampled_from(["", "llama"])))
+    return ModelSource.image("/opt/model")
+
+
+@st.composite
+def valid_props(draw: st.DrawFn) -> VllmServerProps:
+    accelerators = draw(st.sampled_from([0, 1, 2, 4, 8]))
+    pp = draw(st.sampled_from([p for p in (1, 2) if (accelerators == 0 and p == 1) or (accelerators and accelerators % p == 0)]))
+    tp = max(accelerators // pp, 1)
+    mem_gi = draw(st.integers(min_value=4, max_value=512))
+    replicas = draw(st.integers(min_value=0, max_value=4))
+    source = draw(sources())
+    mode = draw(st.sampled_from(list(DownloadMode)))
+    if mode is DownloadMode.JOB:
+        cache = ModelCache.pvc(f"{draw(st.integers(1, 900))}Gi", access_mode="ReadWriteMany" if replicas > 1 else None)
+        rollout = draw(st.sampled_from([RolloutStrategy.rolling(), RolloutStrategy.recreate()]))
+        if replicas > 1:
+            rollout = draw(st.sampled_from([rollout, RolloutStrategy.rolling(max_surge=1, max_unavailable=0)]))
+    else:
+        cache = draw(st.sampled_from([ModelCache.empty_dir("20Gi"), ModelCache.ephemeral("50Gi", storage_class="local-nvme")]))
+        rollout = draw(st.sampled_from([RolloutStrategy.rolling(), RolloutStrategy.rolling(max_surge="25%", max_unavailable=0)]))
+    startup = draw(st.integers(min_value=60, max_value=7200))
+    shm = draw(st.sampled_from([None, SharedMemory.of("1Gi")]))
+    return VllmServerProps(
+        name=draw(names),
+        model=source,
+        resources=Resources(cpu=str(draw(st.integers(1, 64))), memory=f"{mem_gi}Gi", accelerators=accelerators),
+        engine=EngineArgs(
+            tensor_parallel_size=tp,
+            pipeline_parallel_size=pp,
+            max_model_len=draw(st.none() | st.integers(128, 131072)),
+            gpu_memory_utilization=draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
+            dtype=draw(st.none() | st.sampled_from(["auto", "bfloat16", "half"])),
+            extra_args=draw(st.sampled_from([(), ("--enable-chunked-prefill",), ("--max-num-seqs", "64")])),
+        ),
+        accelerator=draw(st.sampled_from([Accelerator.nvidia(), Accelerator.amd(), Accelerator.intel_gaudi()])),
+        replicas=replicas,
+        rollout=rollout,
+        health=HealthChecks(startup_timeout_seconds=startup),
+        port=draw(st.integers(1024, 65000)),
+        service_port=draw(st.sampled_from([80, 8000, 8080])),
+        service_type=draw(st.sampled_from(list(ServiceType))),
+        cache=cache,
+        download_mode=mode,
+        api_key=draw(st.none() | st.just(SecretKeyRef("api", "key"))),
+        env_config=draw(
+            st.none()
+            | st.dictionaries(
+                st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True).filter(
+                    lambda k: not k.startswith(("HF_", "HOME", "USER", "VLLM_", "XDG", "DO_", "TRANS"))
+                ),
+                st.one_of(st.integers(), st.booleans(), label_values),
+                max_size=3,
+            )
+        ),
+        pdb_max_unavailable=draw(st.sampled_from([None, 1, "50%"])),
+        network_policy=draw(
+            st.none()
+            | st.just(
+                ServerNetworkPolicy(
+                    from_namespaces={"kubernetes.io/metadata.name": "gw"}, restrict_egress=True, egress_cidrs=("10.0.0.0/8",)
+                )
+            )
+        ),
+        pod=PodOptions(
+            gpu_products=GpuProductAffinity.require("NVIDIA-L4") if accelerators and draw(st.booleans()) else None,
+            shared_memory=shm if mem_gi > 4 else None,
+            labels=draw(st.dictionaries(st.sampled_from(["team", "env", "example.com/cost"]), label_values, max_size=2)),
+        ),
+    )
+
+
+def _synth(props: VllmServerProps, namespace: str = "ns") -> list[dict[str, Any]]:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "c", namespace=namespace, disable_resource_name_hashes=True)
+    VllmServer(chart, "s", props)
+    return chart_objects(chart)
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+SECRETISH = re.compile(r"(hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|sk-[A-Za-z0-9]{20,}|-----BEGIN [A-Z ]*PRIVATE KEY)")
+
+
+@SETTINGS
+@given(valid_props())
+def test_valid_configurations_validate_and_keep_invariants(props: VllmServerProps) -> None:
+    objects = _synth(props)
+    for obj in objects:
+        for version in K8S_VERSIONS:
+            assert k8s_errors(obj, version) == [], (obj["kind"], version)
+    (dep,) = by_kind(objects, "Deployment")
+    pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+    pod = dep["spec"]["template"]["spec"]
+    main = pod["containers"][0]
+    # selectors select exactly this server's pods
+    assert _selects(dep["spec"]["selector"]["matchLabels"], pod_labels)
+    for svc in by_kind(objects, "Service"):
+        assert _selects(svc["spec"]["selector"], pod_labels)
+    for pdb in by_kind(objects, "PodDisruptionBudget"):
+        assert pdb["spec"]["selector"]["matchLabels"] and _selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
+    for job in by_kind(objects, "Job"):
+        assert not _selects(dep["spec"]["selector"]["matchLabels"], job["spec"]["template"]["metadata"]["labels"])
+    # accelerator request == limit, present exactly when requested
+    acc = props.accelerator.resource
+    if props.resources.accelerators:
+        assert main["resources"]["requests"][acc] == main["resources"]["limits"][acc] == str(props.resources.accelerators)
+    else:
+        assert acc not in main["resources"]["requests"] and acc not in main["resources"]["limits"]
+    # /dev/shm whenever parallel
+    if props.engine.world_size > 1:
+        assert any(m["mountPath"] == "/dev/shm" for m in main["volumeMounts"])
+    # probes name a port the container exposes
+    port_names = {p["name"] for p in main["ports"]}
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert main[probe]["httpGet"]["port"] in port_names
+    assert main["startupProbe"]["periodSeconds"] * main["startupProbe"]["failureThreshold"] >= props.health.startup_timeout_seconds
+    assert pod["enableServiceLinks"] is False
+    # no secret values: no Secret objects, secret-bearing env only as references
+    assert by_kind(objects, "Secret") == []
+    for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        for env in container.get("env", []):
+            if any(word in env["name"] for word in ("TOKEN", "KEY", "SECRET", "PASSWORD")) and env["name"] != "AWS_EC2_METADATA_DISABLED":
+                assert "valueFrom" in env, env
+    assert not SECRETISH.search(str(objects))
+
+
+INVALID = [
+    ("name", {"name": "Bad_Name"}),
+    ("resources.memory", {"resources": Resources(cpu="1", memory="lots")}),
+    ("engine.tensor_parallel_size", {"engine": EngineArgs(tensor_parallel_size=3)}),
+    ("engine.gpu_memory_utilization", {"engine": EngineArgs(gpu_memory_utilization=2.0)}),
+    ("engine.extra_args", {"engine": EngineArgs(extra_args=("--dtype=half",))}),
+    ("names.service", {"name": "vllm"}),
+    ("cache.access_mode", {"replicas": 2}),
+    ("rollout.max_surge", {"rollout": RolloutStrategy.rolling(max_surge=1)}),
+    ("model.path", {"model": ModelSource.s3("/", bucket="b12")}),
+    ("health.startup_timeout_seconds", {"health": HealthChecks(startup_timeout_seconds=1)}),
+    ("port", {"port": 0}),
+    ("env", {"env": {"HOME": "/root"}}),
+]
+
+
+@settings(max_examples=max(EXAMPLES // 5, 50), deadline=None, derandomize=True)
+@given(valid_props(), st.sampled_from(INVALID))
+def test_invalid_configurations_raise_config_error_naming_the_field(props: VllmServerProps, bad: tuple[str, dict[str, Any]]) -> None:
+    field, overrides = bad
+    base = {
+        "name": props.name,
+        "model": ModelSource.huggingface("org/model", revision="main"),
+        "resources": Resources(cpu="4", memory="32Gi", accelerators=1),
+        "cache": ModelCache.pvc("10Gi", access_mode="ReadWriteOnce"),
+    }
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "c", namespace="ns", disable_resource_name_hashes=True)
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "s", VllmServerProps(**{**base, **overrides}))
+    assert info.value.field == field
+    assert str(info.value).startswith(f"c/s: {field}=")
+    assert chart_objects(chart) == []
