@@ -232,12 +232,13 @@ def test_cpu_only_server_has_no_accelerator_scheduling(new_chart: MakeChart) -> 
 def test_helm_chart_names(new_chart: MakeChart) -> None:
     objs = objects(new_chart(), props(names=ServerNames.helm_chart("demo")))
     names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    assert next(o["metadata"]["name"] for o in objs if o["kind"] == "Job").startswith("demo-init-vllm-download-")
     assert names == {
         ("Deployment", "demo-deployment-vllm"),
         ("Service", "demo-service"),
         ("PersistentVolumeClaim", "demo-storage-claim"),
         ("PodDisruptionBudget", "demo-pdb"),
-        ("Job", "demo-init-vllm"),
+        ("Job", next(o["metadata"]["name"] for o in objs if o["kind"] == "Job")),
     }
 
 

@@ -190,8 +190,8 @@ class ServerNames:
     cache_claim: str
     config_map: str
     network_policy: str
-    download_job: str | None = None
-    """Fixed Job name; None: ``<deployment>-download-<content hash>``."""
+    download_job_base: str | None = None
+    """Base of the download Job's name ``<base>-download-<content hash>``. Default: the deployment name."""
 
     @classmethod
     def for_server(cls, name: str) -> ServerNames:
@@ -209,7 +209,7 @@ class ServerNames:
             cache_claim=f"{release}-storage-claim",
             config_map=f"{release}-configs",
             network_policy=f"{release}-network-policy",
-            download_job=f"{release}-init-vllm",
+            download_job_base=f"{release}-init-vllm",
         )
 
 
@@ -336,7 +336,9 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     """Check every prop and compute every object. Pure: raises ConfigError, creates nothing."""
     check = Checker(path)
     names = props.names or ServerNames.for_server(props.name)
-    check.dns_label("name", props.name, longest_suffix="-download-12345678" if names.download_job is None else "")
+    check.dns_label("name", props.name, longest_suffix="-download-12345678")
+    if names.download_job_base is not None:
+        check.dns_label("names.download_job_base", names.download_job_base, longest_suffix="-download-12345678")
     for fld in ("deployment", "service", "pdb", "cache_claim", "config_map", "network_policy"):
         check.dns_label(f"names.{fld}", getattr(names, fld))
     clash = _service_env_clash(names.service)
@@ -452,7 +454,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                     )
                 co_locate = True
             job = ModelInitJobProps(
-                server_name=names.deployment,
+                server_name=names.download_job_base or names.deployment,
                 source=source,
                 claim_name=cache.claim_name or names.cache_claim,
                 image=image,
@@ -463,7 +465,6 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                 command=props.download_command,
                 args=props.download_args,
                 active_deadline_seconds=props.wait_timeout_seconds,
-                name=names.download_job,
             )
             render_job(f"{path}/ModelDownload", job)
             init_containers.append(
