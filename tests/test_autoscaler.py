@@ -101,11 +101,23 @@ def test_unscaled_server_keeps_its_replicas(new_chart: NewChart) -> None:
             (1, 100, [("cpu", 80)]),
         ),
         (
-            {"enabled": True, "minReplicas": 2, "maxReplicas": 6, "targetCPUUtilizationPercentage": 60, "targetMemoryUtilizationPercentage": 75},
+            {
+                "enabled": True,
+                "minReplicas": 2,
+                "maxReplicas": 6,
+                "targetCPUUtilizationPercentage": 60,
+                "targetMemoryUtilizationPercentage": 75,
+            },
             (2, 6, [("cpu", 60), ("memory", 75)]),
         ),
         (
-            {"enabled": True, "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 0, "targetMemoryUtilizationPercentage": 75},
+            {
+                "enabled": True,
+                "minReplicas": 1,
+                "maxReplicas": 3,
+                "targetCPUUtilizationPercentage": 0,
+                "targetMemoryUtilizationPercentage": 75,
+            },
             (1, 3, [("memory", 75)]),
         ),
         # Neither target: the chart renders an empty metrics list, which the API defaults to 80% CPU.
@@ -162,7 +174,11 @@ def test_fails_when_scale_up_period_is_shorter_than_the_startup_budget(new_chart
 
 def test_vllm_metrics_hpa_and_adapter_rules_name_the_same_metrics(new_chart: NewChart) -> None:
     chart = new_chart()
-    scaler(chart, server(chart), Scaling.vllm_metrics({"vllm:num_requests_waiting": 4, "vllm:kv_cache_usage_perc": 0.8, "vllm:generation_tokens_total": 2500}))
+    scaler(
+        chart,
+        server(chart),
+        Scaling.vllm_metrics({"vllm:num_requests_waiting": 4, "vllm:kv_cache_usage_perc": 0.8, "vllm:generation_tokens_total": 2500}),
+    )
     objects = chart_objects(chart)
     hpa = one(objects, "HorizontalPodAutoscaler")["spec"]
     asked = [m["pods"]["metric"]["name"] for m in hpa["metrics"]]
@@ -259,7 +275,11 @@ def test_keda_scale_to_zero_with_wake_query_and_authentication(new_chart: NewCha
 
 def test_keda_can_target_any_scale_target_with_an_explicit_startup_budget(new_chart: NewChart) -> None:
     chart = new_chart()
-    workload = GpuDeployment(chart, "worker", GpuDeploymentProps(name="worker", image=Image("vllm/vllm-openai", tag="v0.33.0"), resources=Resources(cpu="1", memory="1Gi")))
+    workload = GpuDeployment(
+        chart,
+        "worker",
+        GpuDeploymentProps(name="worker", image=Image("vllm/vllm-openai", tag="v0.33.0"), resources=Resources(cpu="1", memory="1Gi")),
+    )
     scaler(chart, workload, Scaling.keda(PROM), startup_seconds=300)
     objects = chart_objects(chart)
     spec = one(objects, "ScaledObject")["spec"]
@@ -288,7 +308,10 @@ def test_fails_when_min_is_above_max(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
     msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=5, max_replicas=3))
-    assert msg == "test/scaler: min_replicas=5 is above max_replicas. Allowed: min_replicas <= max_replicas. Fix: lower min_replicas or raise max_replicas."
+    assert (
+        msg == "test/scaler: min_replicas=5 is above max_replicas. Allowed: min_replicas <= max_replicas. "
+        "Fix: lower min_replicas or raise max_replicas."
+    )
 
 
 def test_fails_when_min_is_zero_on_an_hpa(new_chart: NewChart) -> None:
@@ -297,7 +320,8 @@ def test_fails_when_min_is_zero_on_an_hpa(new_chart: NewChart) -> None:
     msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=0))
     assert msg == (
         "test/scaler: min_replicas=0 would scale to zero, which a HorizontalPodAutoscaler cannot do and KEDA expresses as "
-        "idle_replica_count. Allowed: min_replicas >= 1. Fix: use Scaling.keda(..., idle_replica_count=0, wake_query=...) for scale-to-zero."
+        "idle_replica_count. Allowed: min_replicas >= 1. "
+        "Fix: use Scaling.keda(..., idle_replica_count=0, wake_query=...) for scale-to-zero."
     )
 
 
@@ -330,7 +354,8 @@ def test_fails_when_cpu_memory_has_no_target(new_chart: NewChart) -> None:
     srv = server(chart)
     msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(cpu_percent=None)))
     assert msg == (
-        "test/scaler: scaling='cpu_memory()' has neither a CPU nor a memory target. Allowed: cpu_percent and/or memory_percent. Fix: pass cpu_percent=80."
+        "test/scaler: scaling='cpu_memory()' has neither a CPU nor a memory target. "
+        "Allowed: cpu_percent and/or memory_percent. Fix: pass cpu_percent=80."
     )
 
 
@@ -401,7 +426,10 @@ def test_fails_when_idle_replica_count_is_not_zero(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
     msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, idle_replica_count=1, wake_query="x")))
-    assert msg == "test/scaler: scaling.idle_replica_count=1 is not 0. Allowed: 0 (scale to zero when idle) or None. Fix: use 0 or leave it unset."
+    assert (
+        msg
+        == "test/scaler: scaling.idle_replica_count=1 is not 0. Allowed: 0 (scale to zero when idle) or None. Fix: use 0 or leave it unset."
+    )
 
 
 def test_fails_when_prometheus_address_is_not_a_url(new_chart: NewChart) -> None:
@@ -433,7 +461,11 @@ def test_fails_when_keda_server_has_no_namespace(new_chart: NewChart) -> None:
 
 def test_fails_when_a_generic_target_has_no_startup_budget(new_chart: NewChart) -> None:
     chart = new_chart()
-    workload = GpuDeployment(chart, "worker", GpuDeploymentProps(name="worker", image=Image("vllm/vllm-openai", tag="v0.33.0"), resources=Resources(cpu="1", memory="1Gi")))
+    workload = GpuDeployment(
+        chart,
+        "worker",
+        GpuDeploymentProps(name="worker", image=Image("vllm/vllm-openai", tag="v0.33.0"), resources=Resources(cpu="1", memory="1Gi")),
+    )
     msg = fails(lambda: scaler(chart, workload, Scaling.cpu_memory()))
     assert msg == (
         "test/scaler: startup_seconds=None is unknown for a Deployment. Allowed: the pod startup budget in seconds. "
@@ -463,7 +495,9 @@ def _all_modes_chart(new_chart: NewChart) -> cdk8s.Chart:
         "d-scaler",
         AutoscalerProps(
             target=server(chart, "d"),
-            scaling=Scaling.keda(PROM, authentication=KedaAuthentication(name="auth", cluster_scoped=True), idle_replica_count=0, wake_query="vector(1)"),
+            scaling=Scaling.keda(
+                PROM, authentication=KedaAuthentication(name="auth", cluster_scoped=True), idle_replica_count=0, wake_query="vector(1)"
+            ),
             max_replicas=3,
         ),
     )
