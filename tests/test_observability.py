@@ -128,6 +128,14 @@ def test_restart_alert_can_be_left_out(new_chart: NewChart) -> None:
     assert by_kind(objects, "ConfigMap") == []
 
 
+def test_down_alert_can_be_left_out_for_scale_to_zero(new_chart: NewChart) -> None:
+    chart = new_chart()
+    observe(chart, server(chart), down_alert=False)
+    alerts = [r.get("alert") for r in rules_of(chart_objects(chart)) if "alert" in r]
+    assert "VllmServerDown" not in alerts
+    assert "VllmPodNotServing" in alerts
+
+
 def test_every_expression_selects_by_one_selector(new_chart: NewChart) -> None:
     """Every vLLM or up series in rules and dashboard carries exactly this server's namespace and server matchers."""
     chart = new_chart()

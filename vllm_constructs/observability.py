@@ -102,6 +102,8 @@ class ObservabilityProps:
     """Default: see AlertThresholds."""
     restart_alert: bool = True
     """Alert on container restarts (needs kube-state-metrics). Default: True."""
+    down_alert: bool = True
+    """Alert when no pod answers; turn off for a server KEDA scales to zero (idle means no pods). Default: True."""
     dashboard: bool = True
     """Emit the Grafana dashboard ConfigMap. Default: True."""
 
@@ -131,7 +133,9 @@ def recording_rules(s: ServerSeries) -> list[JsonObject]:
     ]
 
 
-def alert_rules(s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, container: str, restart_alert: bool) -> list[JsonObject]:
+def alert_rules(
+    s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, container: str, *, restart_alert: bool = True, down_alert: bool = True
+) -> list[JsonObject]:
     ident = {"namespace": s.namespace, "server": s.server}
     where = f"{s.server} in {s.namespace}"
 
@@ -188,6 +192,8 @@ def alert_rules(s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, c
             f"vLLM server {where} preempts more than {a.preemptions_per_second} requests per second (KV cache too small for the load).",
         ),
     ]
+    if not down_alert:
+        rules = rules[1:]
     if restart_alert:
         window = _duration(a.restarts_window_minutes)
         restarts = f'kube_pod_container_status_restarts_total{{{s.pod_matchers},container="{container}"}}'
@@ -315,7 +321,14 @@ class Observability(Construct):
             {"name": f"vllm-{ns}-{series.server}.recording", "interval": "30s", "rules": recording_rules(series)},
             {
                 "name": f"vllm-{ns}-{series.server}.alerts",
-                "rules": alert_rules(series, props.alerts, not_serving, dep.props.container_name, props.restart_alert),
+                "rules": alert_rules(
+                    series,
+                    props.alerts,
+                    not_serving,
+                    dep.props.container_name,
+                    restart_alert=props.restart_alert,
+                    down_alert=props.down_alert,
+                ),
             },
         ]
         self.rules: cdk8s.ApiObject = emit(
