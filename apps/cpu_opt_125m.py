@@ -5,13 +5,24 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
-from vllm_constructs import EngineArgs, Image, ModelCache, ModelSource, Resources, VllmServer, VllmServerProps
+from vllm_constructs import (
+    EngineArgs,
+    Image,
+    ModelCache,
+    ModelSource,
+    MonitorKind,
+    Observability,
+    ObservabilityProps,
+    Resources,
+    VllmServer,
+    VllmServerProps,
+)
 
 
 class CpuOpt125mChart(cdk8s.Chart):
     def __init__(self, scope: Construct, chart_id: str = "cpu-opt-125m") -> None:
         super().__init__(scope, chart_id, namespace="ns-vllm", disable_resource_name_hashes=True)
-        VllmServer(
+        server = VllmServer(
             self,
             "opt-125m",
             VllmServerProps(
@@ -24,3 +35,5 @@ class CpuOpt125mChart(cdk8s.Chart):
                 env_config={"VLLM_CPU_KVCACHE_SPACE": 1, "VLLM_LOGGING_LEVEL": "DEBUG"},
             ),
         )
+        # A PodMonitor here (the CI cluster's Prometheus scrapes pods directly); no restart alert without kube-state-metrics.
+        Observability(self, "observability", ObservabilityProps(server=server, monitor=MonitorKind.POD_MONITOR, restart_alert=False))

@@ -6,12 +6,17 @@ import cdk8s
 from constructs import Construct
 
 from vllm_constructs import (
+    Autoscaler,
+    AutoscalerProps,
     EngineArgs,
     GpuProductAffinity,
     ModelCache,
     ModelSource,
+    Observability,
+    ObservabilityProps,
     PodOptions,
     Resources,
+    Scaling,
     SecretKeyRef,
     TopologySpread,
     VllmServer,
@@ -19,12 +24,13 @@ from vllm_constructs import (
 )
 
 LLAMA_70B_REVISION = "1605565b47bb9346c5515c34102e054115b4f98b"
+PROMETHEUS_URL = "http://prometheus-operated.monitoring.svc:9090"
 
 
 class Llama70bChart(cdk8s.Chart):
     def __init__(self, scope: Construct, chart_id: str = "llama-3-1-70b-tp4") -> None:
         super().__init__(scope, chart_id, namespace="llm", disable_resource_name_hashes=True)
-        VllmServer(
+        server = VllmServer(
             self,
             "llama-70b",
             VllmServerProps(
@@ -48,5 +54,20 @@ class Llama70bChart(cdk8s.Chart):
                     gpu_products=GpuProductAffinity.require("NVIDIA-H100-80GB-HBM3", "NVIDIA-A100-SXM4-80GB"),
                     topology_spread=(TopologySpread(),),
                 ),
+            ),
+        )
+        Observability(self, "observability", ObservabilityProps(server=server, monitor_labels={"release": "kube-prometheus-stack"}))
+        # Two replicas always (the old fixed count), up to four on queue depth or KV cache pressure.
+        Autoscaler(
+            self,
+            "autoscaler",
+            AutoscalerProps(
+                target=server,
+                scaling=Scaling.keda(
+                    PROMETHEUS_URL,
+                    {"vllm:num_requests_waiting": 8, "vllm:kv_cache_usage_perc": 0.85},
+                ),
+                min_replicas=2,
+                max_replicas=4,
             ),
         )

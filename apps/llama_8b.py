@@ -10,6 +10,8 @@ from vllm_constructs import (
     GpuProductAffinity,
     ModelCache,
     ModelSource,
+    Observability,
+    ObservabilityProps,
     PodOptions,
     Resources,
     SecretKeyRef,
@@ -24,7 +26,9 @@ LLAMA_8B_REVISION = "0e9e39f249a16976918f6564b8830bc894c89659"
 class Llama8bChart(cdk8s.Chart):
     def __init__(self, scope: Construct, chart_id: str = "llama-3-1-8b") -> None:
         super().__init__(scope, chart_id, namespace="llm", disable_resource_name_hashes=True)
-        VllmServer(
+        # One GPU and a ReadWriteOnce cache: deliberately not autoscaled (a second pod could not attach the
+        # cache on another node); apps/llama_8b_hpa_metrics.py shows the same model autoscaled on an RWX cache.
+        server = VllmServer(
             self,
             "llama-8b",
             VllmServerProps(
@@ -46,3 +50,4 @@ class Llama8bChart(cdk8s.Chart):
                 ),
             ),
         )
+        Observability(self, "observability", ObservabilityProps(server=server, monitor_labels={"release": "kube-prometheus-stack"}))

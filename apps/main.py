@@ -6,6 +6,7 @@ import cdk8s
 
 from apps.cpu_opt_125m import CpuOpt125mChart
 from apps.llama_8b import Llama8bChart
+from apps.llama_8b_hpa_metrics import Llama8bHpaChart
 from apps.llama_70b import Llama70bChart
 
 
@@ -13,6 +14,7 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
     app = cdk8s.App(outdir=outdir, yaml_output_type=cdk8s.YamlOutputType.FILE_PER_CHART)
     CpuOpt125mChart(app)
     Llama8bChart(app)
+    Llama8bHpaChart(app)
     Llama70bChart(app)
     return app
 

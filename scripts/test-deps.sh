@@ -3,6 +3,8 @@
 set -euo pipefail
 need=()
 # (filled in as real-parts tests arrive)
+# promtool (tests/test_promql_real.py) comes with Debian's prometheus package.
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ "${#need[@]}" -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "test-deps: need root to apt-get install ${need[*]}" >&2; exit 1; fi
   apt-get update -qq

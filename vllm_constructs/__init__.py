@@ -1,5 +1,6 @@
 """vllm-constructs: typed cdk8s constructs that deploy vLLM on Kubernetes."""
 
+from .autoscaler import Autoscaler, AutoscalerProps, KedaAuthentication, ScaleTarget, Scaling, ScalingBehavior, ScalingMode
 from .errors import ConfigError
 from .gpu_deployment import GpuDeployment, GpuDeploymentProps, PodOptions, WorkloadIdentity
 from .kube import (
@@ -23,6 +24,8 @@ from .kube import (
     Volume,
 )
 from .model import DownloadMode, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, S3Credentials
+from .observability import AlertThresholds, MonitorKind, Observability, ObservabilityProps
+from .promql import ServerSeries
 from .vllm_server import (
     DEFAULT_VLLM_IMAGE,
     EngineArgs,
@@ -36,11 +39,14 @@ from .vllm_server import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_VLLM_IMAGE",
     "Accelerator",
+    "AlertThresholds",
+    "Autoscaler",
+    "AutoscalerProps",
     "ConfigError",
     "ConfigMapKeyRef",
     "ContainerPort",
+    "DEFAULT_VLLM_IMAGE",
     "DownloadMode",
     "EngineArgs",
     "EnvFrom",
@@ -51,25 +57,34 @@ __all__ = [
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "KedaAuthentication",
     "ModelCache",
     "ModelInitJob",
     "ModelInitJobProps",
     "ModelSource",
+    "MonitorKind",
+    "Observability",
+    "ObservabilityProps",
     "PodOptions",
     "PullPolicy",
     "Resources",
     "RolloutStrategy",
     "S3Credentials",
+    "ScaleTarget",
+    "Scaling",
+    "ScalingBehavior",
+    "ScalingMode",
     "SecretKeyRef",
     "SecurityProfile",
     "ServerNames",
     "ServerNetworkPolicy",
+    "ServerSeries",
     "ServiceType",
     "SharedMemory",
     "Toleration",
     "TopologySpread",
-    "Volume",
     "VllmServer",
     "VllmServerProps",
+    "Volume",
     "WorkloadIdentity",
 ]
