@@ -15,7 +15,7 @@ import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import cdk8s
 import yaml
@@ -160,7 +160,7 @@ _TYPES: dict[str, str] = {
 _REQUIRED_NESTED = ("image.repository", "image.tag", "resources.requests.cpu", "resources.requests.memory", "resources.limits.cpu", "resources.limits.memory")
 
 
-def _values_error(source: str, path: str, value: object, problem: str, allowed: str, fix: str) -> None:
+def _values_error(source: str, path: str, value: object, problem: str, allowed: str, fix: str) -> NoReturn:
     Checker(source).fail(path, value, problem, allowed, fix)
 
 
@@ -352,7 +352,7 @@ def _env_value(item: Mapping[str, Any], where: str) -> tuple[str, EnvValue]:
     if "fieldRef" in source:
         return name, FieldRef(source["fieldRef"]["fieldPath"])
     _values_error("values", where, dict(item), "has neither value nor a supported valueFrom", "value, or valueFrom secretKeyRef/configMapKeyRef/fieldRef", "rewrite the entry")
-    raise AssertionError  # unreachable
+
 
 
 def _env_map(items: Iterable[Mapping[str, Any]] | None, where: str) -> dict[str, EnvValue]:
@@ -487,6 +487,11 @@ def _quantity(values: Mapping[str, Any], key: str) -> str:
     return str(raw).strip()
 
 
+def _many_pods(values: Mapping[str, Any]) -> bool:
+    autoscaling = values.get("autoscaling") or {}
+    return int(values.get("replicaCount", 1)) > 1 or (bool(autoscaling.get("enabled")) and int(autoscaling.get("maxReplicas", 100)) > 1)
+
+
 def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProps:
     """The VllmServerProps equivalent to a chart release with these (loaded) values."""
     Checker("values").dns_label("release", release, longest_suffix="-deployment-vllm")
@@ -551,7 +556,7 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         port=int(values.get("containerPort") or 8000),
         extra_ports=tuple(ContainerPort(p["name"], int(p["containerPort"]), p.get("protocol", "TCP")) for p in values.get("extraPorts") or []),
         service_port=servicePort,
-        cache=ModelCache.pvc(pvc_size) if download else None,
+        cache=ModelCache.pvc(pvc_size, access_mode="ReadWriteMany" if _many_pods(values) else None) if download else None,
         download_image=Image(md_image.get("repository", "amazon/aws-cli"), tag=str(md_image.get("tag", "2.6.4")), pull_policy=PullPolicy(md_image.get("pullPolicy", "IfNotPresent"))),
         download_command=tuple(job.get("command") or ()) if custom_job else (),
         download_args=tuple(job.get("args") or ()) if custom_job else (),
@@ -622,22 +627,13 @@ class HelmRelease(Construct):
 
 def _hpa(scope: HelmRelease, release: str, autoscaling: Mapping[str, Any]) -> None:
     """The chart's autoscaling.* keys through the Autoscaler's CPU/memory path."""
-    from .autoscaler import Autoscaler, AutoscalerProps, Scaling  # noqa: PLC0415 - optional module
+    from .autoscaler import Autoscaler, AutoscalerProps, Scaling  # noqa: PLC0415 - keeps helm importable alone
 
-    Autoscaler(
-        scope,
-        "Autoscaler",
-        AutoscalerProps(
-            target=scope.server,
-            name=f"{release}-hpa",
-            min_replicas=int(autoscaling.get("minReplicas", 1)),
-            max_replicas=int(autoscaling.get("maxReplicas", 100)),
-            scaling=Scaling.cpu_memory(
-                cpu_percent=int(autoscaling.get("targetCPUUtilizationPercentage") or 0) or None,
-                memory_percent=int(autoscaling.get("targetMemoryUtilizationPercentage") or 0) or None,
-            ),
-        ),
-    )
+    mapped = Scaling.from_chart_values(autoscaling)
+    if mapped is None:
+        return
+    scaling, low, high = mapped
+    Autoscaler(scope, "Autoscaler", AutoscalerProps(target=scope.server, name=f"{release}-hpa", min_replicas=low, max_replicas=high, scaling=scaling))
 
 
 def render_template(release: str, values: Mapping[str, Any], *, namespace: str = "default") -> str:

@@ -556,8 +556,14 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                 check.fail(
                     f"env_config[{key!r}]", raw, "is not a scalar", "a string, number or boolean", "flatten the value into a string"
                 )
-            if key in env:
-                check.fail("env_config", key, "is set by the construct or env already", "names not otherwise set", "remove one of the two")
+            if key in env and env[key] != config_map[key]:
+                check.fail(
+                    "env_config",
+                    key,
+                    f"is set by the construct or env already (to {env[key]!r}), and container env wins over the ConfigMap",
+                    "names not otherwise set, or the same value",
+                    "remove one of the two",
+                )
         env_from.insert(0, EnvFrom.config_map(names.config_map))
         pod_annotations["vllm-constructs.io/config-hash"] = content_hash(config_map)
 
