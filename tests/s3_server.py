@@ -86,7 +86,7 @@ def _wait_ready(url: str, proc: subprocess.Popen[bytes], deadline_s: float) -> N
         if proc.poll() is not None:
             raise RuntimeError(f"moto_server exited with {proc.returncode} before it was ready")
         try:
-            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - 127.0.0.1 only
+            with urllib.request.urlopen(url, timeout=1):
                 return
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.05)
@@ -108,7 +108,9 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     endpoint = f"http://127.0.0.1:{port}"
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen([moto_server, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    proc = subprocess.Popen(
+        [moto_server, "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+    )
     try:
         _wait_ready(f"{endpoint}/moto-api/data.json", proc, 30)
         admin = {"endpoint_url": endpoint, "region_name": "us-east-1", "aws_access_key_id": "admin", "aws_secret_access_key": "admin"}
@@ -121,10 +123,14 @@ def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         request = urllib.request.Request(
             f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST", headers={"Content-Type": "text/plain"}
         )
-        with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - 127.0.0.1 only
+        with urllib.request.urlopen(request, timeout=5):
             pass
         client = boto3.client(
-            "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
         )
         yield S3Server(endpoint, key["AccessKeyId"], key["SecretAccessKey"], "us-east-1", client)
     finally:

@@ -6,6 +6,7 @@ stand-in ``hf`` command on PATH for the Hugging Face path.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ import pytest
 
 from tests.conftest import by_kind, chart_objects, one
 from tests.s3_server import BIN, S3Server, aws_cli, s3  # noqa: F401
-from vllm_constructs import Image, ModelCache, ModelSource, Resources, SecretKeyRef, VllmServer, VllmServerProps
+from vllm_constructs import ModelCache, ModelSource, Resources, SecretKeyRef, VllmServer, VllmServerProps
 from vllm_constructs.model import MARKER, S3Credentials, download_script, wait_script
 
 pytestmark = pytest.mark.real
@@ -108,7 +109,9 @@ def run(container: Mapping[str, Any], env: Mapping[str, str], tmp: Path, *, path
         **env,
     }
     start = time.monotonic()
-    proc = subprocess.run([*container["command"], *container["args"]], env=full, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        [*container["command"], *container["args"]], env=full, capture_output=True, text=True, timeout=timeout, check=False
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - start)
 
 
@@ -127,8 +130,6 @@ class S3Case:
     source: ModelSource
 
     def objects(self, **source_changes: Any) -> list[dict[str, Any]]:
-        import dataclasses
-
         return synth(dataclasses.replace(self.source, **source_changes), cache=ModelCache.pvc("10Gi", access_mode="ReadWriteMany"))
 
     def download(self, **source_changes: Any) -> Result:
@@ -142,7 +143,9 @@ class S3Case:
     def wait(self, timeout_s: int = 1, **source_changes: Any) -> Result:
         container = wait_init_container(self.objects(**source_changes))
         assert container["args"] == [wait_script()]
-        env = resolve_env(container, self.secrets, MODEL_DIR=str(self.model_dir), WAIT_TIMEOUT_SECONDS=str(timeout_s), WAIT_INTERVAL_SECONDS="1")
+        env = resolve_env(
+            container, self.secrets, MODEL_DIR=str(self.model_dir), WAIT_TIMEOUT_SECONDS=str(timeout_s), WAIT_INTERVAL_SECONDS="1"
+        )
         return run(container, env, self.tmp)
 
 
@@ -211,7 +214,10 @@ def test_second_run_is_idempotent_and_does_not_download_again(s3_case: Callable[
     case.s3.delete_bucket(case.bucket)  # a second download would now fail
     again = case.download()
     assert again.code == 0, again.err
-    assert again.out.strip() == f"model already complete in {case.model_dir} (source=s3://$(model-store/s3bucketname)/{MODEL_PATH} revision=2026-11-01)"
+    assert (
+        again.out.strip()
+        == f"model already complete in {case.model_dir} (source=s3://$(model-store/s3bucketname)/{MODEL_PATH} revision=2026-11-01)"
+    )
     assert {p.name: p.stat().st_mtime_ns for p in case.model_dir.iterdir()} == mtimes
     assert case.wait().code == 0
 
@@ -378,7 +384,9 @@ class HfCase:
         return run(self.container, env, self.tmp, path_first=self.bin_dir)
 
     def wait(self, timeout_s: int = 1) -> Result:
-        env = resolve_env(self.waiter, self.secrets, MODEL_DIR=str(self.model_dir), WAIT_TIMEOUT_SECONDS=str(timeout_s), WAIT_INTERVAL_SECONDS="1")
+        env = resolve_env(
+            self.waiter, self.secrets, MODEL_DIR=str(self.model_dir), WAIT_TIMEOUT_SECONDS=str(timeout_s), WAIT_INTERVAL_SECONDS="1"
+        )
         return run(self.waiter, env, self.tmp)
 
     def calls(self) -> list[dict[str, Any]]:
@@ -396,7 +404,15 @@ def hf_case(tmp_path: Path) -> HfCase:
     objects = synth(model, hf_token=SecretKeyRef("hf-token", "token"), cache=ModelCache.pvc("50Gi"))
     assert by_kind(objects, "Job")
     secrets = {("hf-token", "token"): "hf_test_token_123"}
-    return HfCase(tmp_path, bin_dir, tmp_path / "hf-calls.jsonl", tmp_path / "cache" / "llama", job_container(objects), wait_init_container(objects), secrets)
+    return HfCase(
+        tmp_path,
+        bin_dir,
+        tmp_path / "hf-calls.jsonl",
+        tmp_path / "cache" / "llama",
+        job_container(objects),
+        wait_init_container(objects),
+        secrets,
+    )
 
 
 def test_hf_download_passes_patterns_revision_and_token(hf_case: HfCase) -> None:
@@ -406,8 +422,19 @@ def test_hf_download_passes_patterns_revision_and_token(hf_case: HfCase) -> None
     assert hf_case.calls() == [
         {
             "argv": [
-                "download", HF_REPO, "--revision", HF_REVISION, "--local-dir", str(hf_case.model_dir), "--quiet",
-                "--include", "*.json", "--include", "*.safetensors", "--exclude", "original/*",
+                "download",
+                HF_REPO,
+                "--revision",
+                HF_REVISION,
+                "--local-dir",
+                str(hf_case.model_dir),
+                "--quiet",
+                "--include",
+                "*.json",
+                "--include",
+                "*.safetensors",
+                "--exclude",
+                "original/*",
             ],
             "token": "hf_test_token_123",
         }
@@ -429,7 +456,10 @@ def test_hf_download_without_patterns_passes_no_filters(tmp_path: Path, hf_case:
     result = run(container, env, tmp_path, path_first=hf_case.bin_dir)
     assert result.code == 0, result.err
     (call,) = hf_case.calls()
-    assert call == {"argv": ["download", HF_REPO, "--revision", HF_REVISION, "--local-dir", str(hf_case.model_dir), "--quiet"], "token": None}
+    assert call == {
+        "argv": ["download", HF_REPO, "--revision", HF_REVISION, "--local-dir", str(hf_case.model_dir), "--quiet"],
+        "token": None,
+    }
 
 
 def assert_hf_not_ready(case: HfCase, result: Result, error: str) -> None:

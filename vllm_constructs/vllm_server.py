@@ -189,7 +189,8 @@ class ServerNames:
             cache_claim=f"{release}-storage-claim",
             config_map=f"{release}-configs",
             network_policy=f"{release}-network-policy",
-            download_job=f"{release}-init-vllm",
+            # The chart's fixed '<release>-init-vllm' Job name is not kept: a Job's template is immutable, so a
+            # fixed name makes an upgrade that changes the download fail (chart bug 11). The Job is content-addressed.
         )
 
 
