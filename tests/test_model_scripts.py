@@ -485,3 +485,20 @@ def test_hf_hang_is_killed_by_the_timeout(hf_case: HfCase) -> None:
     result = hf_case.download("hang", timeout_s=2)
     assert result.seconds < 10, result.seconds
     assert_hf_not_ready(hf_case, result, f"ERROR: hf download of {HF_REPO}@{HF_REVISION} timed out after 2s")
+
+
+def test_s3_without_endpoint_runs_with_an_empty_endpoint_array(s3: S3Server, aws_cli: str, tmp_path: Path) -> None:  # noqa: F811
+    """No endpoint prop: the script's empty 'endpoint' array must expand to nothing under set -u; the endpoint
+    comes from the AWS CLI's own AWS_ENDPOINT_URL, given through download_env (the chart's downloadJob.env)."""
+    bucket = s3.new_bucket()
+    s3.put(bucket, under(MODEL_PATH, fake_model()))
+    source = ModelSource.s3(MODEL_PATH, bucket=bucket, credentials=S3Credentials.from_secret("s3"), revision="r1")
+    objects = synth(source, cache=ModelCache.pvc("10Gi"), download_env={"AWS_ENDPOINT_URL": "http://placeholder:9000"})
+    container = job_container(objects)
+    assert "S3_ENDPOINT_URL" not in {e["name"] for e in container["env"]}
+    secrets = {("s3", "AWS_ACCESS_KEY_ID"): s3.access_key_id, ("s3", "AWS_SECRET_ACCESS_KEY"): s3.secret_access_key}
+    model_dir = tmp_path / "cache" / "model"
+    env = resolve_env(container, secrets, MODEL_DIR=str(model_dir), AWS_ENDPOINT_URL=s3.endpoint)
+    result = run(container, env, tmp_path)
+    assert result.code == 0, result.err
+    assert (model_dir / MARKER).read_text() == f"source=s3://{bucket}/{MODEL_PATH} revision=r1"
