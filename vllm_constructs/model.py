@@ -15,7 +15,7 @@ from typing import Any
 
 from constructs import Construct
 
-from ._check import DNS_LABEL_RE, Checker
+from ._check import Checker
 from ._emit import JsonObject, emit
 from .gpu_deployment import WorkloadIdentity, content_hash
 from .kube import EnvValue, Image, SecretKeyRef, SecurityProfile, Volume, env_list
@@ -206,7 +206,7 @@ class ModelSource:
                 check.fail(f"{fld}.revision", self.revision, "is empty or malformed", "a commit hash (pins the files) or a branch or tag name", "pin the commit hash shown under 'Files and versions'")
         elif self.kind == "s3":
             if not self.location.strip("/"):
-                check.fail(f"{fld}.path", self.location, "is empty, so the download would copy the whole bucket", "a prefix such as 'models/opt-125m'", "give the folder of the model inside the bucket")
+                check.fail(f"{fld}.path", self.location, "is empty or only '/', so the download would copy the whole bucket", "a prefix such as 'models/opt-125m'", "give the folder of the model inside the bucket")
             if isinstance(self.bucket, str) and not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", self.bucket):
                 check.fail(f"{fld}.bucket", self.bucket, "is not an S3 bucket name", "3-63 lower-case letters, digits, '.' and '-'", "use the bucket's exact name")
             if isinstance(self.endpoint, str) and not re.match(r"^https?://[^\s/]+", self.endpoint):
@@ -218,7 +218,7 @@ class ModelSource:
         elif self.kind == "image" and not self.location.startswith("/"):
             check.fail(f"{fld}.path", self.location, "is not an absolute path", "a path inside the image such as '/models/llama'", "give the absolute path")
         if self.checksum_file is not None and ("/" in self.checksum_file or not self.checksum_file):
-            check.fail(f"{fld}.checksum_file", self.checksum_file, "is not a file name", "a file name at the top of the model folder such as 'SHA256SUMS'", "drop the folders")
+            check.fail(f"{fld}.checksum_file", self.checksum_file, "is not a file name", "a file name at the top of the model folder such as 'SHA256SUMS'", "name the file without folders")
 
     def download_env(self) -> dict[str, EnvValue]:
         env: dict[str, EnvValue] = {}
@@ -293,8 +293,18 @@ class ModelCache:
     def check(self, check: Checker, fld: str) -> None:
         if self.size is not None:
             check.quantity(f"{fld}.size", self.size)
-        if self.access_mode not in (None, "ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod", "ReadOnlyMany"):
-            check.fail(f"{fld}.access_mode", self.access_mode, "is not an access mode", "'ReadWriteOnce', 'ReadWriteMany', 'ReadWriteOncePod' or 'ReadOnlyMany'", "use one of those")
+        if self.access_mode == "ReadOnlyMany":
+            check.fail(
+                f"{fld}.access_mode",
+                self.access_mode,
+                "is read-only, but the download writes the model into the cache",
+                "'ReadWriteOnce' or 'ReadWriteMany'",
+                "use 'ReadWriteMany'; for a claim that already holds the model use ModelSource.pvc(claim_name) and no cache",
+            )
+        if self.access_mode not in (None, "ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"):
+            check.fail(
+                f"{fld}.access_mode", self.access_mode, "is not an access mode", "'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'", "use one of those"
+            )
         if self.storage_class is not None:
             check.dns_subdomain(f"{fld}.storage_class", self.storage_class)
         if self.claim_name is not None:
@@ -448,9 +458,12 @@ def render_job(path: str, props: ModelInitJobProps) -> tuple[str, JsonObject]:
     ident = WorkloadIdentity(
         name=props.identity.name, instance=props.identity.instance, component="model-download", part_of=props.identity.part_of
     )
-    name = props.name or f"{props.server_name}-download-{content_hash([container, props.claim_name], 8)}"
-    if not DNS_LABEL_RE.match(name) or len(name) > 63:
+    if props.name is not None:
+        check.dns_label("name", props.name)
+        name = props.name
+    else:
         check.dns_label("server_name", props.server_name, longest_suffix="-download-12345678")
+        name = f"{props.server_name}-download-{content_hash([container, props.claim_name], 8)}"
     pod: JsonObject = {
         "restartPolicy": "Never",
         "enableServiceLinks": False,
