@@ -48,7 +48,8 @@ def _pattern(text: str, release: str) -> re.Pattern[str]:
 
 
 def deviations(doc: Path, release: str) -> list[tuple[str, re.Pattern[str], str]]:
-    """(kind, path pattern, raw path) rows of the deviation table in docs/helm-migration.md."""
+    """(kind, path pattern, raw pattern) for every kind and pattern of every row of the deviation table in
+    docs/helm-migration.md. A kind cell may list several kinds or '*'; a path cell several `patterns`."""
     rows = []
     in_table = False
     for line in doc.read_text().splitlines():
@@ -58,7 +59,12 @@ def deviations(doc: Path, release: str) -> list[tuple[str, re.Pattern[str], str]
         if in_table and not line.startswith("|"):
             in_table = False
         if in_table and not line.startswith("|---"):
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            kind, path = cells[0], cells[1].strip("`")
-            rows.append((kind, _pattern(path, release), path))
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            for kind in (k.strip() for k in cells[0].split(",")):
+                for path in re.findall(r"`([^`]+)`", cells[1]):
+                    rows.append((kind, _pattern(path, release), path))
     return rows
+
+
+def covered(kind: str, path: str, rows: list[tuple[str, re.Pattern[str], str]]) -> bool:
+    return any(k in (kind, "*") and pattern.match(path) for k, pattern, _ in rows)

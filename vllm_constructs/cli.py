@@ -1,0 +1,59 @@
+"""The `vllm-constructs` command: `template` renders a Helm-chart release like `helm template`; `migrate` writes
+an apps/ module that builds the same release in code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vllm-constructs", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("template", "print the manifests of a chart release (multi-document YAML), like `helm template`"),
+        ("migrate", "write a Python apps/ module that builds the same release with vllm-constructs"),
+    ):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("release", help="release name, as given to helm")
+        p.add_argument("-f", "--values", action="append", default=[], metavar="FILE", help="a values file (repeatable, later wins)")
+        p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a value (typed like helm --set)")
+        p.add_argument("--set-string", action="append", default=[], metavar="KEY=VALUE", help="override a value, always as a string")
+        p.add_argument("-n", "--namespace", default="default", help="namespace of the release (default: default)")
+        if name == "template":
+            p.add_argument("--output-dir", metavar="DIR", help="write <release>.k8s.yaml into DIR instead of printing")
+        else:
+            p.add_argument("-o", "--output", metavar="FILE", help="write the module to FILE instead of printing")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    args = _parser().parse_args(argv)
+    from .helm import load_values, migrate_source, render_template  # noqa: PLC0415 - starts the jsii runtime
+
+    try:
+        values = load_values(args.values, args.set, args.set_string)
+        if args.command == "template":
+            text = render_template(args.release, values, namespace=args.namespace)
+            target = Path(args.output_dir) / f"{args.release}.k8s.yaml" if args.output_dir else None
+        else:
+            text = migrate_source(args.release, values, namespace=args.namespace)
+            target = Path(args.output) if args.output else None
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if target is None:
+        sys.stdout.write(text)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
