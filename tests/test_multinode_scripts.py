@@ -8,6 +8,7 @@ tests check that no process of theirs is left.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -29,7 +30,16 @@ from vllm_constructs.ray_cluster import leader_script, worker_script
 pytestmark = pytest.mark.real
 
 VENV_BIN = Path(sys.executable).parent
-SERVE_ARGS = ["serve", "/models/llama", "--tensor-parallel-size", "1", "--pipeline-parallel-size", "2", "--distributed-executor-backend", "ray"]
+SERVE_ARGS = [
+    "serve",
+    "/models/llama",
+    "--tensor-parallel-size",
+    "1",
+    "--pipeline-parallel-size",
+    "2",
+    "--distributed-executor-backend",
+    "ray",
+]
 RECORDER = f"""#!{sys.executable}
 import json, os, sys
 with open(os.environ["RECORD_FILE"], "w") as f:
@@ -109,17 +119,17 @@ class Cluster:
     def start(self, name: str, script: str, args: list[str], env: dict[str, str]) -> Node:
         log = self.root / f"{name}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(["bash", "-c", script, name, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                ["bash", "-c", script, name, *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         node = Node(name, proc, log)
         self.nodes.append(node)
         return node
 
     def stop(self) -> None:
         for node in self.nodes:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(node.proc.pid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline and any(_group_pids(n.proc.pid) for n in self.nodes):
             time.sleep(0.2)
@@ -171,7 +181,9 @@ def test_head_and_workers_form_the_cluster_then_the_leader_serves(cluster: Clust
     timeout = {"RAY_CLUSTER_TIMEOUT_SECONDS": "60"}
     for i, ip in enumerate(("127.0.0.3", "127.0.0.4"), start=1):
         cluster.start(f"worker{i}", worker_script(), [], cluster.env(ip, port, RAY_HEAD_ADDRESS="127.0.0.2", **timeout))
-    head = cluster.start("leader", leader_script(), ["vllm", *SERVE_ARGS], cluster.env("127.0.0.2", port, RAY_EXPECTED_NODES="3", **timeout))
+    head = cluster.start(
+        "leader", leader_script(), ["vllm", *SERVE_ARGS], cluster.env("127.0.0.2", port, RAY_EXPECTED_NODES="3", **timeout)
+    )
     assert _wait_exit(head, 75) == 0, head.output()
     assert f"Ray cluster formed: 3/3 nodes alive at 127.0.0.2:{port}" in head.output()
     served = json.loads(cluster.record.read_text())
@@ -191,9 +203,16 @@ def test_fails_when_a_worker_is_missing_after_the_bound(cluster: Cluster) -> Non
 
 def test_a_worker_started_before_its_head_retries_and_joins(cluster: Cluster) -> None:
     port = _free_port("127.0.0.6")
-    worker = cluster.start("worker", worker_script(), [], cluster.env("127.0.0.7", port, RAY_HEAD_ADDRESS="127.0.0.6", RAY_CLUSTER_TIMEOUT_SECONDS="60"))
+    worker = cluster.start(
+        "worker", worker_script(), [], cluster.env("127.0.0.7", port, RAY_HEAD_ADDRESS="127.0.0.6", RAY_CLUSTER_TIMEOUT_SECONDS="60")
+    )
     _wait_for_text(worker, f"waiting: Ray head 127.0.0.6:{port} not reachable yet", 15)
-    head = cluster.start("leader", leader_script(), ["vllm", *SERVE_ARGS], cluster.env("127.0.0.6", port, RAY_EXPECTED_NODES="2", RAY_CLUSTER_TIMEOUT_SECONDS="60"))
+    head = cluster.start(
+        "leader",
+        leader_script(),
+        ["vllm", *SERVE_ARGS],
+        cluster.env("127.0.0.6", port, RAY_EXPECTED_NODES="2", RAY_CLUSTER_TIMEOUT_SECONDS="60"),
+    )
     assert _wait_exit(head, 75) == 0, head.output() + worker.output()
     assert "Ray cluster formed: 2/2 nodes alive" in head.output()
     assert json.loads(cluster.record.read_text())["argv"] == SERVE_ARGS
@@ -202,7 +221,9 @@ def test_a_worker_started_before_its_head_retries_and_joins(cluster: Cluster) ->
 
 def test_fails_when_a_worker_cannot_reach_its_head_within_the_bound(cluster: Cluster) -> None:
     port = _free_port("127.0.0.8")
-    worker = cluster.start("worker", worker_script(), [], cluster.env("127.0.0.9", port, RAY_HEAD_ADDRESS="127.0.0.8", RAY_CLUSTER_TIMEOUT_SECONDS="3"))
+    worker = cluster.start(
+        "worker", worker_script(), [], cluster.env("127.0.0.9", port, RAY_HEAD_ADDRESS="127.0.0.8", RAY_CLUSTER_TIMEOUT_SECONDS="3")
+    )
     assert _wait_exit(worker, 20) == 1
     assert f"ERROR: could not join the Ray head at 127.0.0.8:{port} after 3s (0 join attempts)" in worker.output()
 
@@ -211,7 +232,5 @@ def test_fails_when_the_lws_group_size_differs_from_the_expected_nodes(cluster: 
     env = cluster.env("127.0.0.10", 6390, RAY_EXPECTED_NODES="2", LWS_GROUP_SIZE="3")
     head = cluster.start("leader", leader_script(), ["vllm", *SERVE_ARGS], env)
     assert _wait_exit(head, 10) == 2
-    assert head.output().strip() == (
-        "ERROR: LeaderWorkerSet group size is 3 but RAY_EXPECTED_NODES is 2: the cluster could never form"
-    )
+    assert head.output().strip() == ("ERROR: LeaderWorkerSet group size is 3 but RAY_EXPECTED_NODES is 2: the cluster could never form")
     assert not cluster.record.exists()

@@ -153,7 +153,12 @@ def test_rdma_and_nccl_settings_reach_every_pod(new_chart: Callable[..., cdk8s.C
         assert c["resources"]["requests"]["rdma/hca_shared_devices_a"] == "2"
         assert c["resources"]["limits"]["rdma/hca_shared_devices_a"] == "2"
         env = env_of(c)
-        assert (env["NCCL_IB_HCA"], env["NCCL_SOCKET_IFNAME"], env["GLOO_SOCKET_IFNAME"], env["NCCL_DEBUG"]) == ("mlx5", "eth0", "eth0", "INFO")
+        assert (env["NCCL_IB_HCA"], env["NCCL_SOCKET_IFNAME"], env["GLOO_SOCKET_IFNAME"], env["NCCL_DEBUG"]) == (
+            "mlx5",
+            "eth0",
+            "eth0",
+            "INFO",
+        )
         assert env["VLLM_HOST_IP"] == {"fieldRef": {"fieldPath": "status.podIP"}}
         assert template["spec"]["hostNetwork"] is True
         assert template["spec"]["dnsPolicy"] == "ClusterFirstWithHostNet"
@@ -171,7 +176,10 @@ def test_lws_gang_restart_startup_and_rollout(new_chart: Callable[..., cdk8s.Cha
     assert spec["leaderWorkerTemplate"]["size"] == 2
     assert spec["leaderWorkerTemplate"]["restartPolicy"] == "RecreateGroupOnPodRestart"
     assert spec["startupPolicy"] == "LeaderCreated"
-    assert spec["rolloutStrategy"] == {"type": "RollingUpdate", "rollingUpdateConfiguration": {"partition": 1, "maxSurge": 1, "maxUnavailable": 0}}
+    assert spec["rolloutStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdateConfiguration": {"partition": 1, "maxSurge": 1, "maxUnavailable": 0},
+    }
     leader, worker = templates(lws)
     lc, wc = leader["spec"]["containers"][0], worker["spec"]["containers"][0]
     assert lc["command"] == ["/bin/bash", "-c", leader_script(), "ray-leader"]
@@ -188,7 +196,16 @@ def test_ray_free_mode_passes_rank_and_leader_address(new_chart: Callable[..., c
     lws = one(synth(new_chart, props(backend=MultiNodeBackend.LWS_RAY_FREE)), "LeaderWorkerSet")
     leader, worker = templates(lws)
     lc, wc = leader["spec"]["containers"][0], worker["spec"]["containers"][0]
-    tail = ["--distributed-executor-backend", "mp", "--nnodes", "2", "--node-rank", "$(LWS_WORKER_INDEX)", "--master-addr", "$(LWS_LEADER_ADDRESS)"]
+    tail = [
+        "--distributed-executor-backend",
+        "mp",
+        "--nnodes",
+        "2",
+        "--node-rank",
+        "$(LWS_WORKER_INDEX)",
+        "--master-addr",
+        "$(LWS_LEADER_ADDRESS)",
+    ]
     assert lc["command"] == ["vllm", "serve"] and wc["command"] == ["vllm", "serve"]
     assert lc["args"][-len(tail) :] == tail
     assert wc["args"] == [*lc["args"], "--headless"]
@@ -283,7 +300,8 @@ def test_fails_when_shared_memory_is_disabled(new_chart: Callable[..., cdk8s.Cha
 
 def test_fails_when_the_cache_is_read_write_once(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(cache=ModelCache.pvc("1000Gi", access_mode="ReadWriteOnce"))) == (
-        "test/llm: cache.access_mode='ReadWriteOnce' attaches to one node, but the 2 pods of a group run on 2 nodes and all read the weights. "
+        "test/llm: cache.access_mode='ReadWriteOnce' attaches to one node, "
+        "but the 2 pods of a group run on 2 nodes and all read the weights. "
         "Allowed: ReadWriteMany. "
         "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class (NFS, CephFS, Filestore, EFS, ...)."
     )
@@ -312,7 +330,9 @@ def test_fails_when_resources_name_another_accelerator_count(new_chart: Callable
 def test_accelerator_request_equals_limit_on_every_pod(new_chart: Callable[..., cdk8s.Chart]) -> None:
     """Request equals limit by construction: Resources has a single accelerator count, so only the
     rendered output can show it."""
-    rc = one(synth(new_chart, props(accelerators_per_node=4, engine=EngineArgs(tensor_parallel_size=4, pipeline_parallel_size=2))), "RayCluster")
+    rc = one(
+        synth(new_chart, props(accelerators_per_node=4, engine=EngineArgs(tensor_parallel_size=4, pipeline_parallel_size=2))), "RayCluster"
+    )
     for template in templates(rc):
         res = template["spec"]["containers"][0]["resources"]
         assert res["requests"]["nvidia.com/gpu"] == res["limits"]["nvidia.com/gpu"] == "4"
@@ -327,7 +347,8 @@ def test_fails_when_kuberay_gets_several_replicas(new_chart: Callable[..., cdk8s
 
 def test_fails_when_lws_waits_for_a_ready_leader(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(backend=MultiNodeBackend.LWS, lws_startup_policy=LwsStartupPolicy.LEADER_READY)) == (
-        "test/llm: lws_startup_policy='LeaderReady' would never start the workers: the leader becomes ready only after every worker joined. "
+        "test/llm: lws_startup_policy='LeaderReady' would never start the workers: "
+        "the leader becomes ready only after every worker joined. "
         "Allowed: LwsStartupPolicy.LEADER_CREATED. Fix: leave lws_startup_policy unset."
     )
 
@@ -352,4 +373,3 @@ def test_fails_when_extra_args_repeat_a_multi_node_flag(new_chart: Callable[...,
         "test/llm: engine.extra_args='--nnodes=3' repeats a flag the construct renders for the multi-node layout. "
         "Allowed: flags other than --nnodes, --node-rank, --master-addr, --master-port, --headless, --data-parallel-size. Fix: drop it."
     )
-

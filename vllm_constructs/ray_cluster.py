@@ -42,7 +42,17 @@ from ._check import Checker
 from ._emit import JsonObject, emit
 from .gpu_deployment import GpuDeploymentProps, PodOptions, WorkloadIdentity, claim_selector, render_deployment
 from .kube import Accelerator, ContainerPort, EnvValue, FieldRef, HealthChecks, Image, Resources, SecretKeyRef, Volume
-from .model import DEFAULT_S3_IMAGE, MODEL_MOUNT, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, _script, render_job, wait_container
+from .model import (
+    DEFAULT_S3_IMAGE,
+    MODEL_MOUNT,
+    ModelCache,
+    ModelInitJob,
+    ModelInitJobProps,
+    ModelSource,
+    _script,
+    render_job,
+    wait_container,
+)
 from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, _service_env_clash
 
 __all__ = [
@@ -243,16 +253,22 @@ def _check_props(check: Checker, p: RayClusterProps) -> None:
         check.fail(
             "engine.tensor_parallel_size",
             tp,
-            f"x pipeline_parallel_size {pp} = {tp * pp} does not use the {p.nodes} nodes x {p.accelerators_per_node} accelerators = {total}",
+            f"x pipeline_parallel_size {pp} = {tp * pp} does not use the {p.nodes} nodes x "
+            f"{p.accelerators_per_node} accelerators = {total}",
             "tensor_parallel_size x pipeline_parallel_size == nodes x accelerators_per_node",
-            f"use tensor_parallel_size={p.accelerators_per_node} with pipeline_parallel_size={p.nodes} (tensor parallel inside a node, "
-            f"the usual layout), or tensor_parallel_size={total} with pipeline_parallel_size=1 (needs a fast interconnect such as InfiniBand)",
+            f"use tensor_parallel_size={p.accelerators_per_node} with pipeline_parallel_size={p.nodes} "
+            "(tensor parallel inside a node, the usual layout), "
+            f"or tensor_parallel_size={total} with pipeline_parallel_size=1 (needs a fast interconnect such as InfiniBand)",
         )
     for arg in p.engine.extra_args:
         flag = arg.split("=", 1)[0]
         if flag in _RAY_FREE_FLAGS:
             check.fail(
-                "engine.extra_args", arg, "repeats a flag the construct renders for the multi-node layout", "flags other than " + ", ".join(_RAY_FREE_FLAGS), "drop it"
+                "engine.extra_args",
+                arg,
+                "repeats a flag the construct renders for the multi-node layout",
+                "flags other than " + ", ".join(_RAY_FREE_FLAGS),
+                "drop it",
             )
     if p.pod.shared_memory is not None and not p.pod.shared_memory.enabled:
         check.fail(
@@ -296,7 +312,13 @@ def _check_props(check: Checker, p: RayClusterProps) -> None:
                 isinstance(value, str) and re.match(r"^(100|[1-9]?[0-9])%$", value)
             )
             if not ok:
-                check.fail(f"lws_rollout.{fld}", value, "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
+                check.fail(
+                    f"lws_rollout.{fld}",
+                    value,
+                    "is not a count or percentage",
+                    "an integer >= 0 or a string such as '25%'",
+                    "use e.g. 1 or '25%'",
+                )
         if r.max_surge in (0, "0%") and r.max_unavailable in (0, "0%"):
             check.fail(
                 "lws_rollout.max_unavailable",
@@ -307,19 +329,33 @@ def _check_props(check: Checker, p: RayClusterProps) -> None:
             )
     if p.rdma is not None:
         if not isinstance(p.rdma.resource, str) or not _RESOURCE_NAME_RE.match(p.rdma.resource):
-            check.fail("rdma.resource", p.rdma.resource, "is not an extended resource name", "'<domain>/<name>' such as 'rdma/ib' or 'nvidia.com/hostdev'", "use the name your RDMA device plugin advertises")
+            check.fail(
+                "rdma.resource",
+                p.rdma.resource,
+                "is not an extended resource name",
+                "'<domain>/<name>' such as 'rdma/ib' or 'nvidia.com/hostdev'",
+                "use the name your RDMA device plugin advertises",
+            )
         check.integer("rdma.count", p.rdma.count, minimum=1, maximum=64)
         if p.rdma.hca is not None and p.nccl.ib_hca is not None and p.rdma.hca != p.nccl.ib_hca:
             check.fail("rdma.hca", p.rdma.hca, f"differs from nccl.ib_hca ({p.nccl.ib_hca!r})", "the HCA set once", "set it in one place")
     for fld in ("socket_ifname", "ib_hca"):
         value = getattr(p.nccl, fld)
         if value is not None and (not isinstance(value, str) or not re.match(r"^[\^=]?[A-Za-z0-9_.:,^-]+$", value)):
-            check.fail(f"nccl.{fld}", value, "is not an interface list", "names such as 'eth0', 'mlx5' or '^lo,docker'", "write the names NCCL expects")
+            check.fail(
+                f"nccl.{fld}",
+                value,
+                "is not an interface list",
+                "names such as 'eth0', 'mlx5' or '^lo,docker'",
+                "write the names NCCL expects",
+            )
     if p.nccl.debug is not None and not isinstance(p.nccl.debug, NcclDebug):
         check.fail("nccl.debug", p.nccl.debug, "is not an NCCL_DEBUG level", "NcclDebug.VERSION, WARN, INFO or TRACE", "use one of those")
 
 
-def _model(check: Checker, path: str, p: RayClusterProps, identity: WorkloadIdentity) -> tuple[str, dict[str, EnvValue], list[Volume], list[JsonObject], JsonObject | None, ModelInitJobProps | None, str]:
+def _model(
+    check: Checker, path: str, p: RayClusterProps, identity: WorkloadIdentity
+) -> tuple[str, dict[str, EnvValue], list[Volume], list[JsonObject], JsonObject | None, ModelInitJobProps | None, str]:
     """Model path, env, volumes and init containers shared by every pod, plus the PVC and the Job."""
     p.model.check(check, "model")
     env: dict[str, EnvValue] = {
@@ -377,7 +413,14 @@ def _model(check: Checker, path: str, p: RayClusterProps, identity: WorkloadIden
         )
         render_job(f"{path}/ModelDownload", job)
         inits.append(
-            wait_container(source=source, model_dir=model_dir, image=p.image, security=p.pod.security, timeout_seconds=p.wait_timeout_seconds, check=check)
+            wait_container(
+                source=source,
+                model_dir=model_dir,
+                image=p.image,
+                security=p.pod.security,
+                timeout_seconds=p.wait_timeout_seconds,
+                check=check,
+            )
         )
         volumes.append(Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=True))
         if cache.kind == "pvc":
@@ -387,7 +430,12 @@ def _model(check: Checker, path: str, p: RayClusterProps, identity: WorkloadIden
         return model_dir, env, volumes, inits, pvc, job, claim
     if p.model.kind == "pvc":
         volumes.append(
-            Volume(name="model", mount_path=MODEL_MOUNT, source={"persistentVolumeClaim": {"claimName": p.model.claim_name, "readOnly": True}}, read_only=True)
+            Volume(
+                name="model",
+                mount_path=MODEL_MOUNT,
+                source={"persistentVolumeClaim": {"claimName": p.model.claim_name, "readOnly": True}},
+                read_only=True,
+            )
         )
         return f"{MODEL_MOUNT}/{p.model.location.strip('/')}".rstrip("/"), env, volumes, inits, None, None, claim
     return p.model.location, env, volumes, inits, None, None, claim
@@ -408,7 +456,9 @@ def _pod_template(
     """One pod template from the single-node machinery (probes, /dev/shm, security, tolerations, affinity)."""
     pod = p.pod
     if p.rdma is not None and "IPC_LOCK" not in pod.security.add_capabilities:
-        pod = dataclasses.replace(pod, security=dataclasses.replace(pod.security, add_capabilities=(*pod.security.add_capabilities, "IPC_LOCK")))
+        pod = dataclasses.replace(
+            pod, security=dataclasses.replace(pod.security, add_capabilities=(*pod.security.add_capabilities, "IPC_LOCK"))
+        )
     pod = dataclasses.replace(pod, init_containers=(*inits, *pod.init_containers))
     extra_ports = (ContainerPort("gcs-server", p.ray_port),) if serving and p.backend is not MultiNodeBackend.LWS_RAY_FREE else ()
     health = dataclasses.replace(p.health, startup_timeout_seconds=p.health.startup_timeout_seconds + p.cluster_timeout_seconds)
@@ -471,7 +521,13 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
         )
     for key, value in p.env.items():
         if key in env:
-            check.fail("env", key, "is set by the construct already", "names the construct does not set (it sets " + ", ".join(sorted(env)) + ")", "use the typed prop or drop the variable")
+            check.fail(
+                "env",
+                key,
+                "is set by the construct already",
+                "names the construct does not set (it sets " + ", ".join(sorted(env)) + ")",
+                "use the typed prop or drop the variable",
+            )
         env[key] = value
     leader_env = dict(env)
     worker_env = dict(env)
@@ -480,6 +536,9 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
 
     serve = ["vllm", "serve", *p.engine.to_args(model_path=model_path, served_name=served_name, port=p.port)]
     bash = ("/bin/bash", "-c")
+    leader_cmd: tuple[str, ...]
+    worker_cmd: tuple[str, ...]
+    worker_args: tuple[str, ...]
     if ray:
         serve += ["--distributed-executor-backend", "ray"]
         leader_env["RAY_EXPECTED_NODES"] = str(p.nodes)
@@ -501,14 +560,32 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
         leader_cmd, leader_args = ("vllm", "serve"), tuple(serve[2:])
         worker_cmd, worker_args = ("vllm", "serve"), (*serve[2:], "--headless")
 
-    leader = _pod_template(f"{path}/Leader", p, identity=identity, serving=True, command=leader_cmd, args=leader_args, env=leader_env, volumes=volumes, inits=inits)
+    leader = _pod_template(
+        f"{path}/Leader",
+        p,
+        identity=identity,
+        serving=True,
+        command=leader_cmd,
+        args=leader_args,
+        env=leader_env,
+        volumes=volumes,
+        inits=inits,
+    )
     worker = _pod_template(
-        f"{path}/Worker", p, identity=worker_identity, serving=False, command=worker_cmd, args=worker_args, env=worker_env, volumes=volumes, inits=inits
+        f"{path}/Worker",
+        p,
+        identity=worker_identity,
+        serving=False,
+        command=worker_cmd,
+        args=worker_args,
+        env=worker_env,
+        volumes=volumes,
+        inits=inits,
     )
 
     service_ports = [{"name": "http", "port": p.service_port, "targetPort": "http", "protocol": "TCP"}]
     if p.backend is MultiNodeBackend.KUBERAY:
-        from imports.ray.io.ray import RayCluster as RayClusterL1
+        from imports.ray.io.ray import RayCluster as RayClusterL1  # noqa: PLC0415 - 13 MB binding, imported only when used
 
         gvk = RayClusterL1.GVK
         gpus = str(p.accelerators_per_node)
@@ -528,7 +605,7 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
         annotations = {OVERWRITE_CMD_ANNOTATION: "true"}
         selector = {"ray.io/cluster": p.name, "ray.io/node-type": "head"}
     else:
-        from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet
+        from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet  # noqa: PLC0415 - large binding, imported only when used
 
         gvk = LeaderWorkerSet.GVK
         rolling: JsonObject = {}
@@ -583,12 +660,27 @@ class RayCluster(Construct):
         labels = plan.identity.labels(props.pod.labels)
         self.cache_claim: cdk8s.ApiObject | None = None
         if plan.pvc is not None:
-            self.cache_claim = emit(self, "ModelCache", api_version="v1", kind="PersistentVolumeClaim", name=plan.cache_claim, labels=labels, body={"spec": plan.pvc})
+            self.cache_claim = emit(
+                self,
+                "ModelCache",
+                api_version="v1",
+                kind="PersistentVolumeClaim",
+                name=plan.cache_claim,
+                labels=labels,
+                body={"spec": plan.pvc},
+            )
         self.model_init_job: ModelInitJob | None = None
         if plan.job is not None:
             self.model_init_job = ModelInitJob(self, "ModelDownload", plan.job)
         self.resource = emit(
-            self, "Resource", api_version=plan.api_version, kind=plan.kind, name=props.name, labels=labels, annotations=plan.annotations, body={"spec": plan.spec}
+            self,
+            "Resource",
+            api_version=plan.api_version,
+            kind=plan.kind,
+            name=props.name,
+            labels=labels,
+            annotations=plan.annotations,
+            body={"spec": plan.spec},
         )
         self.service = emit(self, "Service", api_version="v1", kind="Service", name=props.name, labels=labels, body={"spec": plan.service})
         self._selector = dict(plan.service["selector"])
