@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from vllm_constructs import EngineArgs, GpuProductAffinity, ModelCache, ModelSource, PodOptions, Resources, SecretKeyRef
-from vllm_constructs.ray_cluster import MultiNodeBackend, NcclSettings, RayClusterProps, Rdma
+from vllm_constructs import (
+    EngineArgs,
+    GpuProductAffinity,
+    ModelCache,
+    ModelSource,
+    MultiNodeBackend,
+    NcclSettings,
+    PodOptions,
+    RayClusterProps,
+    Rdma,
+    Resources,
+    SecretKeyRef,
+)
 
 # A branch name: replace it with the commit hash you validated (Files and versions on the Hub) to pin the weights.
 LLAMA_405B_REVISION = "main"

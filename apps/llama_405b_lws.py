@@ -6,7 +6,7 @@ import cdk8s
 from constructs import Construct
 
 from apps.llama_405b_common import llama_405b_props
-from vllm_constructs.ray_cluster import MultiNodeBackend, RayCluster
+from vllm_constructs import MultiNodeBackend, RayCluster
 
 
 class Llama405bLwsChart(cdk8s.Chart):

@@ -356,7 +356,7 @@ def test_fails_when_lws_waits_for_a_ready_leader(new_chart: Callable[..., cdk8s.
 def test_fails_when_lws_rollout_cannot_progress(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(backend=MultiNodeBackend.LWS, lws_rollout=LwsRollout(max_surge=0, max_unavailable="0%"))) == (
         "test/llm: lws_rollout.max_unavailable='0%' is zero while max_surge is zero too, so a rollout can never progress. "
-        "Allowed: max_surge > 0 or max_unavailable > 0. Fix: keep max_unavailable=1."
+        "Allowed: max_surge > 0 or max_unavailable > 0. Fix: keep max_unavailable=1 (no spare accelerator needed) or allow a surge."
     )
 
 
@@ -372,4 +372,46 @@ def test_fails_when_extra_args_repeat_a_multi_node_flag(new_chart: Callable[...,
     assert error(new_chart, props(backend=MultiNodeBackend.LWS_RAY_FREE, engine=engine)) == (
         "test/llm: engine.extra_args='--nnodes=3' repeats a flag the construct renders for the multi-node layout. "
         "Allowed: flags other than --nnodes, --node-rank, --master-addr, --master-port, --headless, --data-parallel-size. Fix: drop it."
+    )
+
+
+def test_fails_when_the_env_repeats_a_variable_the_construct_sets(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    assert error(new_chart, props(env={"RAY_HEAD_ADDRESS": "elsewhere"})) == (
+        "test/llm: env='RAY_HEAD_ADDRESS' is set by the construct (or its runtime) already. "
+        "Allowed: names the construct does not set (it sets DO_NOT_TRACK, HF_HOME, HF_HUB_OFFLINE, HOME, LWS_GROUP_SIZE, "
+        "LWS_LEADER_ADDRESS, LWS_WORKER_INDEX, RAY_CLUSTER_TIMEOUT_SECONDS, RAY_EXPECTED_NODES, RAY_HEAD_ADDRESS, RAY_NODE_IP, "
+        "RAY_NUM_GPUS, RAY_PORT, TRANSFORMERS_OFFLINE, USER, VLLM_CACHE_ROOT, VLLM_CONFIG_ROOT, VLLM_HOST_IP, VLLM_NO_USAGE_STATS, "
+        "XDG_CACHE_HOME). Fix: use the typed prop or drop the variable."
+    )
+
+
+def test_user_env_reaches_every_pod(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    rc = one(synth(new_chart, props(env={"NCCL_P2P_LEVEL": "NVL"})), "RayCluster")
+    for template in templates(rc):
+        assert env_of(template["spec"]["containers"][0])["NCCL_P2P_LEVEL"] == "NVL"
+
+
+def test_fails_when_the_ray_port_is_the_api_port(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    assert error(new_chart, props(ray_port=8000)) == (
+        "test/llm: ray_port=8000 is the API port too. Allowed: a port other than port. Fix: keep the default 6379."
+    )
+
+
+def test_fails_when_the_name_makes_kubernetes_inject_a_vllm_variable(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    assert error(new_chart, props(name="vllm")) == (
+        "test/llm: name='vllm' names the Service so that Kubernetes injects VLLM_PORT, which vLLM reads as its own setting. "
+        "Allowed: a name that is not 'vllm' (or another vLLM variable prefix). Fix: rename the server, e.g. 'vllm-llama'."
+    )
+
+
+def test_fails_when_the_hca_is_set_twice_differently(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    assert error(new_chart, props(rdma=Rdma(hca="mlx5_0"), nccl=NcclSettings(ib_hca="mlx5_1"))) == (
+        "test/llm: rdma.hca='mlx5_0' differs from nccl.ib_hca ('mlx5_1'). Allowed: the HCA set once. Fix: set it in one place."
+    )
+
+
+def test_fails_when_the_socket_interface_is_malformed(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    assert error(new_chart, props(nccl=NcclSettings(socket_ifname="eth0; rm"))) == (
+        "test/llm: nccl.socket_ifname='eth0; rm' is not an interface list. "
+        "Allowed: names such as 'eth0', 'mlx5' or '^lo,docker'. Fix: write the names NCCL expects."
     )

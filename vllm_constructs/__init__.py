@@ -23,6 +23,7 @@ from .kube import (
     Volume,
 )
 from .model import DownloadMode, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, S3Credentials
+from .ray_cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayCluster, RayClusterProps, Rdma
 from .vllm_server import (
     DEFAULT_VLLM_IMAGE,
     EngineArgs,
@@ -51,12 +52,20 @@ __all__ = [
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "LwsRollout",
+    "LwsStartupPolicy",
     "ModelCache",
     "ModelInitJob",
     "ModelInitJobProps",
     "ModelSource",
+    "MultiNodeBackend",
+    "NcclDebug",
+    "NcclSettings",
     "PodOptions",
     "PullPolicy",
+    "RayCluster",
+    "RayClusterProps",
+    "Rdma",
     "Resources",
     "RolloutStrategy",
     "S3Credentials",

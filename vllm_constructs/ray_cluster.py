@@ -13,10 +13,15 @@ Backends (``MultiNodeBackend``):
   never depends on a script path inside the vLLM image. GPU accounting is explicit: the head holds
   ``accelerators_per_node`` GPUs and takes part in the engine, so both the script's ``--num-gpus``
   and ``rayStartParams["num-gpus"]`` equal ``accelerators_per_node`` on the head as on the workers.
-  Workers reach the head through the Service KubeRay creates for it, ``<name>-head-svc``.
+  Workers reach the head through the Service KubeRay creates for it, ``<name>-head-svc``: headless with
+  ``publishNotReadyAddresses`` by default, so it resolves while the head is still waiting for them (an
+  operator run with ``ENABLE_RAY_HEAD_CLUSTER_IP_SERVICE=true`` breaks that). KubeRay may also inject its
+  own GCS wait init container and Ray health probes into workers; both are compatible with this design.
 - ``LWS``: a ``leaderworkerset.x-k8s.io/v1`` LeaderWorkerSet of groups of ``nodes`` pods; the leader
   runs the same leader script, workers the worker script (head address from ``LWS_LEADER_ADDRESS``);
-  ``RecreateGroupOnPodRestart`` restarts the whole gang when one pod fails.
+  ``RecreateGroupOnPodRestart`` restarts the whole gang when one pod fails. The startup policy is
+  ``LeaderCreated``: with ``LeaderReady`` LWS would create the workers only once the leader is ready,
+  and the leader is ready only once the workers joined, so that policy is refused.
 - ``LWS_RAY_FREE``: the same LeaderWorkerSet without Ray: every pod runs ``vllm serve`` with
   ``--nnodes``, ``--node-rank $(LWS_WORKER_INDEX)`` and ``--master-addr $(LWS_LEADER_ADDRESS)``;
   workers add ``--headless``.
@@ -25,6 +30,11 @@ Only the serving pod (head or leader) has the OpenAI port, the probes and the Se
 budget is the model-load budget plus ``cluster_timeout_seconds``. Workers get no readiness probe on a
 port they do not serve. Weights come from one ModelInitJob into a ReadWriteMany cache that every pod
 waits for, so a gang never downloads N times.
+
+The layout rule enforced: ``tensor_parallel_size x pipeline_parallel_size == nodes x accelerators_per_node``.
+The usual layout is tensor parallel inside a node and pipeline parallel across nodes (TP = accelerators
+per node, PP = nodes); tensor parallel across nodes (TP = nodes x accelerators, PP = 1) is accepted too and
+needs a fast interconnect (see ``Rdma``).
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from constructs import Construct
 from ._check import Checker
 from ._emit import JsonObject, emit
 from .gpu_deployment import GpuDeploymentProps, PodOptions, WorkloadIdentity, claim_selector, render_deployment
-from .kube import Accelerator, ContainerPort, EnvValue, FieldRef, HealthChecks, Image, Resources, SecretKeyRef, Volume
+from .kube import Accelerator, ContainerPort, EnvValue, FieldRef, HealthChecks, Image, Resources, RolloutStrategy, SecretKeyRef, Volume
 from .model import (
     DEFAULT_S3_IMAGE,
     MODEL_MOUNT,
@@ -307,26 +317,8 @@ def _check_props(check: Checker, p: RayClusterProps) -> None:
         r = p.lws_rollout
         if r.partition is not None:
             check.integer("lws_rollout.partition", r.partition, minimum=0)
-        for fld, value in (("max_surge", r.max_surge), ("max_unavailable", r.max_unavailable)):
-            ok = (isinstance(value, int) and not isinstance(value, bool) and value >= 0) or (
-                isinstance(value, str) and re.match(r"^(100|[1-9]?[0-9])%$", value)
-            )
-            if not ok:
-                check.fail(
-                    f"lws_rollout.{fld}",
-                    value,
-                    "is not a count or percentage",
-                    "an integer >= 0 or a string such as '25%'",
-                    "use e.g. 1 or '25%'",
-                )
-        if r.max_surge in (0, "0%") and r.max_unavailable in (0, "0%"):
-            check.fail(
-                "lws_rollout.max_unavailable",
-                r.max_unavailable,
-                "is zero while max_surge is zero too, so a rollout can never progress",
-                "max_surge > 0 or max_unavailable > 0",
-                "keep max_unavailable=1",
-            )
+        # Counted in groups, with the same rules (and messages) as a Deployment rollout.
+        RolloutStrategy.rolling(max_surge=r.max_surge, max_unavailable=r.max_unavailable).check(check, "lws_rollout")
     if p.rdma is not None:
         if not isinstance(p.rdma.resource, str) or not _RESOURCE_NAME_RE.match(p.rdma.resource):
             check.fail(
@@ -519,20 +511,26 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
                 "RAY_CLUSTER_TIMEOUT_SECONDS": str(p.cluster_timeout_seconds),
             }
         )
-    for key, value in p.env.items():
-        if key in env:
-            check.fail(
-                "env",
-                key,
-                "is set by the construct already",
-                "names the construct does not set (it sets " + ", ".join(sorted(env)) + ")",
-                "use the typed prop or drop the variable",
-            )
-        env[key] = value
     leader_env = dict(env)
     worker_env = dict(env)
     if p.api_key is not None:
         leader_env["VLLM_API_KEY"] = p.api_key
+    if ray:
+        leader_env["RAY_EXPECTED_NODES"] = str(p.nodes)
+        if p.backend is MultiNodeBackend.KUBERAY:
+            worker_env["RAY_HEAD_ADDRESS"] = f"{p.name}-head-svc"
+    taken = sorted({*leader_env, *worker_env, "RAY_HEAD_ADDRESS", "LWS_LEADER_ADDRESS", "LWS_GROUP_SIZE", "LWS_WORKER_INDEX"})
+    for key, value in p.env.items():
+        if key in taken:
+            check.fail(
+                "env",
+                key,
+                "is set by the construct (or its runtime) already",
+                "names the construct does not set (it sets " + ", ".join(taken) + ")",
+                "use the typed prop or drop the variable",
+            )
+        leader_env[key] = value
+        worker_env[key] = value
 
     serve = ["vllm", "serve", *p.engine.to_args(model_path=model_path, served_name=served_name, port=p.port)]
     bash = ("/bin/bash", "-c")
@@ -541,9 +539,6 @@ def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
     worker_args: tuple[str, ...]
     if ray:
         serve += ["--distributed-executor-backend", "ray"]
-        leader_env["RAY_EXPECTED_NODES"] = str(p.nodes)
-        if p.backend is MultiNodeBackend.KUBERAY:
-            worker_env["RAY_HEAD_ADDRESS"] = f"{p.name}-head-svc"
         leader_cmd, leader_args = (*bash, leader_script(), "ray-leader"), tuple(serve)
         worker_cmd, worker_args = (*bash, worker_script(), "ray-worker"), ()
     else:
