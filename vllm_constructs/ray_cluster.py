@@ -483,7 +483,7 @@ def _pod_template(
     return template
 
 
-def plan_cluster(path: str, p: RayClusterProps, namespace: str = "") -> _Plan:
+def plan_cluster(path: str, p: RayClusterProps) -> _Plan:
     """Check every prop and compute every object. Pure: raises ConfigError, creates nothing."""
     check = Checker(path)
     _check_props(check, p)
