@@ -8,6 +8,8 @@ from apps.cpu_opt_125m import CpuOpt125mChart
 from apps.llama_8b import Llama8bChart
 from apps.llama_8b_hpa_metrics import Llama8bHpaChart
 from apps.llama_70b import Llama70bChart
+from apps.llama_405b_kuberay import Llama405bKubeRayChart
+from apps.llama_405b_lws import Llama405bLwsChart
 
 
 def build_app(outdir: str = "dist") -> cdk8s.App:
@@ -16,6 +18,8 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
     Llama8bChart(app)
     Llama8bHpaChart(app)
     Llama70bChart(app)
+    Llama405bKubeRayChart(app)
+    Llama405bLwsChart(app)
     return app
 
 

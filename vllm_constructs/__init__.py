@@ -26,6 +26,7 @@ from .kube import (
 from .model import DownloadMode, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, S3Credentials
 from .observability import AlertThresholds, MonitorKind, Observability, ObservabilityProps
 from .promql import ServerSeries
+from .ray_cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayCluster, RayClusterProps, Rdma
 from .vllm_server import (
     DEFAULT_VLLM_IMAGE,
     EngineArgs,
@@ -58,6 +59,8 @@ __all__ = [
     "HealthChecks",
     "Image",
     "KedaAuthentication",
+    "LwsRollout",
+    "LwsStartupPolicy",
     "ModelCache",
     "ModelInitJob",
     "ModelInitJobProps",
@@ -65,8 +68,14 @@ __all__ = [
     "MonitorKind",
     "Observability",
     "ObservabilityProps",
+    "MultiNodeBackend",
+    "NcclDebug",
+    "NcclSettings",
     "PodOptions",
     "PullPolicy",
+    "RayCluster",
+    "RayClusterProps",
+    "Rdma",
     "Resources",
     "RolloutStrategy",
     "S3Credentials",

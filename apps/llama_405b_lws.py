@@ -1,0 +1,15 @@
+"""Llama-3.1-405B-Instruct on two 8-GPU nodes as a LeaderWorkerSet forming a Ray cluster (TP 8 x PP 2)."""
+
+from __future__ import annotations
+
+import cdk8s
+from constructs import Construct
+
+from apps.llama_405b_common import llama_405b_props
+from vllm_constructs import MultiNodeBackend, RayCluster
+
+
+class Llama405bLwsChart(cdk8s.Chart):
+    def __init__(self, scope: Construct, chart_id: str = "llama-3-1-405b-lws") -> None:
+        super().__init__(scope, chart_id, namespace="llm-multinode", disable_resource_name_hashes=True)
+        RayCluster(self, "llama-405b", llama_405b_props("llama-405b-lws", MultiNodeBackend.LWS))
