@@ -16,8 +16,8 @@ from vllm_constructs import (
     SecretKeyRef,
 )
 
-# A branch name: replace it with the commit hash you validated (Files and versions on the Hub) to pin the weights.
-LLAMA_405B_REVISION = "main"
+# A commit of meta-llama/Llama-3.1-405B-Instruct: pins exactly which files every node serves.
+LLAMA_405B_REVISION = "069992c75aed59df00ec06c17177e76c63296a26"
 
 
 def llama_405b_props(name: str, backend: MultiNodeBackend) -> RayClusterProps:
