@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import pprint
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -157,7 +158,14 @@ _TYPES: dict[str, str] = {
     "nodeSelector": "object|null",
     "tolerations": "list|null",
 }
-_REQUIRED_NESTED = ("image.repository", "image.tag", "resources.requests.cpu", "resources.requests.memory", "resources.limits.cpu", "resources.limits.memory")
+_REQUIRED_NESTED = (
+    "image.repository",
+    "image.tag",
+    "resources.requests.cpu",
+    "resources.requests.memory",
+    "resources.limits.cpu",
+    "resources.limits.memory",
+)
 
 
 def _values_error(source: str, path: str, value: object, problem: str, allowed: str, fix: str) -> NoReturn:
@@ -207,7 +215,8 @@ def _split_set_path(path: str) -> list[str | int]:
             i += 2
             continue
         if ch == ".":
-            parts.append(current)
+            if current:  # after "[0]" the dot only separates
+                parts.append(current)
             current = ""
         elif ch == "[":
             end = path.index("]", i)
@@ -246,7 +255,9 @@ def _apply_set(values: dict[str, Any], assignment: str, *, as_string: bool) -> N
         last = nxt is None
         if isinstance(part, int):
             if not isinstance(node, list):
-                _values_error("--set", path, raw, "indexes something that is not a list", "an index into a list value", "check the key path")
+                _values_error(
+                    "--set", path, raw, "indexes something that is not a list", "an index into a list value", "check the key path"
+                )
             while len(node) <= part:
                 node.append({} if isinstance(nxt, str) else None)
             if last:
@@ -255,13 +266,12 @@ def _apply_set(values: dict[str, Any], assignment: str, *, as_string: bool) -> N
                 if not isinstance(node[part], dict | list):
                     node[part] = [] if isinstance(nxt, int) else {}
                 node = node[part]
+        elif last:
+            node[part] = value
         else:
-            if last:
-                node[part] = value
-            else:
-                if not isinstance(node.get(part), dict | list):
-                    node[part] = [] if isinstance(nxt, int) else {}
-                node = node[part]
+            if not isinstance(node.get(part), dict | list):
+                node[part] = [] if isinstance(nxt, int) else {}
+            node = node[part]
 
 
 def _type_ok(value: Any, spec: str) -> bool:
@@ -311,9 +321,23 @@ def load_values(files: Sequence[str | Path] = (), sets: Sequence[str] = (), set_
         try:
             loaded = yaml.safe_load(Path(file).read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
-            _values_error(str(file), "(file)", str(file), f"cannot be read as YAML ({exc.__class__.__name__})", "a readable YAML mapping", "check the path and the YAML syntax")
+            _values_error(
+                str(file),
+                "(file)",
+                str(file),
+                f"cannot be read as YAML ({exc.__class__.__name__})",
+                "a readable YAML mapping",
+                "check the path and the YAML syntax",
+            )
         if not isinstance(loaded, Mapping):
-            _values_error(str(file), "(top level)", type(loaded).__name__, "is not a mapping", "a YAML mapping of chart keys", "start the file with keys such as 'image:'")
+            _values_error(
+                str(file),
+                "(top level)",
+                type(loaded).__name__,
+                "is not a mapping",
+                "a YAML mapping of chart keys",
+                "start the file with keys such as 'image:'",
+            )
         values = _deep_merge(values, loaded)
         user = _deep_merge(user, loaded)
     for assignment in sets:
@@ -325,7 +349,12 @@ def load_values(files: Sequence[str | Path] = (), sets: Sequence[str] = (), set_
     source = "values"
     for key, spec in _TYPES.items():
         value = _get(values, key)
-        if value is None and "null" not in spec and key not in _REQUIRED_NESTED and _get(values, key.rsplit(".", 1)[0] if "." in key else key) is None:
+        if (
+            value is None
+            and "null" not in spec
+            and key not in _REQUIRED_NESTED
+            and _get(values, key.rsplit(".", 1)[0] if "." in key else key) is None
+        ):
             continue
         if value is None and key in _REQUIRED_NESTED:
             _values_error(source, key, None, "is required", _TYPE_WORDS[spec.split("|")[0]], f"set {key} in a values file or with --set")
@@ -351,8 +380,14 @@ def _env_value(item: Mapping[str, Any], where: str) -> tuple[str, EnvValue]:
         return name, ConfigMapKeyRef(ref["name"], ref["key"], bool(ref.get("optional", False)))
     if "fieldRef" in source:
         return name, FieldRef(source["fieldRef"]["fieldPath"])
-    _values_error("values", where, dict(item), "has neither value nor a supported valueFrom", "value, or valueFrom secretKeyRef/configMapKeyRef/fieldRef", "rewrite the entry")
-
+    _values_error(
+        "values",
+        where,
+        dict(item),
+        "has neither value nor a supported valueFrom",
+        "value, or valueFrom secretKeyRef/configMapKeyRef/fieldRef",
+        "rewrite the entry",
+    )
 
 
 def _env_map(items: Iterable[Mapping[str, Any]] | None, where: str) -> dict[str, EnvValue]:
@@ -382,7 +417,12 @@ def _engine_from_command(command: list[str] | None) -> tuple[EngineArgs, str]:
     """Typed engine args and the model path from the chart's ``image.command``."""
     if not command or command[:2] != ["vllm", "serve"]:
         _values_error(
-            "values", "image.command", command, "does not start with 'vllm serve'", "['vllm', 'serve', MODEL, flags...]", "write the full vllm serve command as the chart's default does"
+            "values",
+            "image.command",
+            command,
+            "does not start with 'vllm serve'",
+            "['vllm', 'serve', MODEL, flags...]",
+            "write the full vllm serve command as the chart's default does",
         )
     rest = list(command[2:])
     model = "/data/"
@@ -465,7 +505,14 @@ def _image(values: Mapping[str, Any]) -> Image:
     tag = str(_get(values, "image.tag"))
     if tag == "latest":
         if _get(user, "image.tag") is not None:
-            _values_error("values", "image.tag", "latest", "is mutable: every node may run different bits", "a released version tag", f"pin it, e.g. --set image.tag={PINNED_VLLM_TAG}")
+            _values_error(
+                "values",
+                "image.tag",
+                "latest",
+                "is mutable: every node may run different bits",
+                "a released version tag",
+                f"pin it, e.g. --set image.tag={PINNED_VLLM_TAG}",
+            )
         tag = PINNED_VLLM_TAG
     return Image(str(_get(values, "image.repository")), tag=tag)
 
@@ -476,7 +523,12 @@ def _gpus(values: Mapping[str, Any]) -> int:
     if req > 0 and lim > 0:
         if req != lim:
             _values_error(
-                "values", "resources.limits.nvidia.com/gpu", lim, f"differs from resources.requests.nvidia.com/gpu ({req})", "the same GPU count in requests and limits", "set both to the same number"
+                "values",
+                "resources.limits.nvidia.com/gpu",
+                lim,
+                f"differs from resources.requests.nvidia.com/gpu ({req})",
+                "the same GPU count in requests and limits",
+                "set both to the same number",
             )
         return req
     return 0
@@ -505,7 +557,12 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         s3_path = extra_init.get("s3modelpath")
         if not s3_path:
             _values_error(
-                "values", "extraInit.s3modelpath", s3_path, "is empty, so the download has no source path", "the model folder inside the bucket, e.g. 'opt-125m/'", "set extraInit.s3modelpath, or extraInit.modelDownload.enabled=false"
+                "values",
+                "extraInit.s3modelpath",
+                s3_path,
+                "is empty, so the download has no source path",
+                "the model folder inside the bucket, e.g. 'opt-125m/'",
+                "set extraInit.s3modelpath, or extraInit.modelDownload.enabled=false",
             )
         ec2 = extra_init.get("awsEc2MetadataDisabled")
         model = ModelSource.chart_s3(f"{release}-secrets", str(s3_path), ec2_metadata_disabled=None if ec2 is None else bool(ec2))
@@ -535,7 +592,14 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         elif "secretRef" in item:
             external.append(EnvFrom.secret(item["secretRef"]["name"], prefix=item.get("prefix")))
         else:
-            _values_error("values", f"externalConfigs[{i}]", item, "is neither configMapRef nor secretRef", "an EnvFromSource", "use configMapRef: {name: ...} or secretRef: {name: ...}")
+            _values_error(
+                "values",
+                f"externalConfigs[{i}]",
+                item,
+                "is neither configMapRef nor secretRef",
+                "an EnvFromSource",
+                "use configMapRef: {name: ...} or secretRef: {name: ...}",
+            )
     servicePort = int(values.get("servicePort") or 0) or int(values.get("containerPort") or 8000)
     return VllmServerProps(
         name=release,
@@ -554,10 +618,16 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         rollout=rollout,
         health=_probe_timing(values),
         port=int(values.get("containerPort") or 8000),
-        extra_ports=tuple(ContainerPort(p["name"], int(p["containerPort"]), p.get("protocol", "TCP")) for p in values.get("extraPorts") or []),
+        extra_ports=tuple(
+            ContainerPort(p["name"], int(p["containerPort"]), p.get("protocol", "TCP")) for p in values.get("extraPorts") or []
+        ),
         service_port=servicePort,
         cache=ModelCache.pvc(pvc_size, access_mode="ReadWriteMany" if _many_pods(values) else None) if download else None,
-        download_image=Image(md_image.get("repository", "amazon/aws-cli"), tag=str(md_image.get("tag", "2.6.4")), pull_policy=PullPolicy(md_image.get("pullPolicy", "IfNotPresent"))),
+        download_image=Image(
+            md_image.get("repository", "amazon/aws-cli"),
+            tag=str(md_image.get("tag", "2.6.4")),
+            pull_policy=PullPolicy(md_image.get("pullPolicy", "IfNotPresent")),
+        ),
         download_command=tuple(job.get("command") or ()) if custom_job else (),
         download_args=tuple(job.get("args") or ()) if custom_job else (),
         download_env=_env_map(job.get("env"), "extraInit.modelDownload.downloadJob.env"),
@@ -572,7 +642,8 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         pod=PodOptions(
             gpu_products=GpuProductAffinity.require(*gpu_models) if gpus and gpu_models else None,
             tolerations=tuple(
-                Toleration(t["key"], t.get("operator", "Equal"), t.get("value"), t.get("effect"), t.get("tolerationSeconds")) for t in values.get("tolerations") or []
+                Toleration(t["key"], t.get("operator", "Equal"), t.get("value"), t.get("effect"), t.get("tolerationSeconds"))
+                for t in values.get("tolerations") or []
             ),
             node_selector={k: str(v) for k, v in (values.get("nodeSelector") or {}).items()},
             init_containers=tuple(extra_init.get("initContainers") or ()),
@@ -604,7 +675,14 @@ class HelmRelease(Construct):
         custom = [_tpl(o, release, namespace) for o in values.get("customObjects") or []]
         for i, obj in enumerate(custom):
             if not isinstance(obj, Mapping) or not {"apiVersion", "kind", "metadata"} <= set(obj):
-                _values_error("values", f"customObjects[{i}]", obj, "is not a Kubernetes object", "a mapping with apiVersion, kind and metadata.name", "complete the object")
+                _values_error(
+                    "values",
+                    f"customObjects[{i}]",
+                    obj,
+                    "is not a Kubernetes object",
+                    "a mapping with apiVersion, kind and metadata.name",
+                    "complete the object",
+                )
         self.server = VllmServer(self, "Server", props)
         if props.model.kind == "pvc":
             emit(
@@ -614,7 +692,12 @@ class HelmRelease(Construct):
                 kind="PersistentVolumeClaim",
                 name=props.names.cache_claim if props.names else f"{release}-storage-claim",
                 labels=self.server.deployment.identity.labels(props.pod.labels),
-                body={"spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": str((values.get("extraInit") or {}).get("pvcStorage", "1Gi"))}}}},
+                body={
+                    "spec": {
+                        "accessModes": ["ReadWriteOnce"],
+                        "resources": {"requests": {"storage": str((values.get("extraInit") or {}).get("pvcStorage", "1Gi"))}},
+                    }
+                },
             )
         self.autoscaling: Mapping[str, Any] | None = values.get("autoscaling") if (values.get("autoscaling") or {}).get("enabled") else None
         if self.autoscaling is not None:
@@ -622,7 +705,16 @@ class HelmRelease(Construct):
         for i, obj in enumerate(custom):
             body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
             meta = obj["metadata"]
-            emit(self, f"Custom{i}", api_version=obj["apiVersion"], kind=obj["kind"], name=meta["name"], labels=meta.get("labels") or {}, annotations=meta.get("annotations"), body=body)
+            emit(
+                self,
+                f"Custom{i}",
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                name=meta["name"],
+                labels=meta.get("labels") or {},
+                annotations=meta.get("annotations"),
+                body=body,
+            )
 
 
 def _hpa(scope: HelmRelease, release: str, autoscaling: Mapping[str, Any]) -> None:
@@ -633,7 +725,11 @@ def _hpa(scope: HelmRelease, release: str, autoscaling: Mapping[str, Any]) -> No
     if mapped is None:
         return
     scaling, low, high = mapped
-    Autoscaler(scope, "Autoscaler", AutoscalerProps(target=scope.server, name=f"{release}-hpa", min_replicas=low, max_replicas=high, scaling=scaling))
+    Autoscaler(
+        scope,
+        "Autoscaler",
+        AutoscalerProps(target=scope.server, name=f"{release}-hpa", min_replicas=low, max_replicas=high, scaling=scaling),
+    )
 
 
 def render_template(release: str, values: Mapping[str, Any], *, namespace: str = "default") -> str:
@@ -655,7 +751,11 @@ def _code(value: Any, imports: set[str], indent: int) -> str:
         parts = []
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
-            default = f.default if f.default is not dataclasses.MISSING else (f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+            default = (
+                f.default
+                if f.default is not dataclasses.MISSING
+                else (f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+            )
             if default is not dataclasses.MISSING and v == default:
                 continue
             parts.append(f"{pad}    {f.name}={_code(v, imports, indent + 4)},")
@@ -715,20 +815,32 @@ def migrate_source(release: str, values: Mapping[str, Any], *, namespace: str = 
         "from constructs import Construct",
         "",
         f"from vllm_constructs import {', '.join(sorted(imports))}",
-        "from vllm_constructs.helm import HelmRelease, load_values",
+        "from vllm_constructs.helm import HelmRelease",
         "",
         "",
         f"class {class_name}(cdk8s.Chart):",
-        f'    def __init__(self, scope: Construct, chart_id: str = {release!r}) -> None:',
+        f"    def __init__(self, scope: Construct, chart_id: str = {release!r}) -> None:",
         f"        super().__init__(scope, chart_id, namespace={namespace!r}, disable_resource_name_hashes=True)",
     ]
     if custom or autoscaling or props.model.kind == "pvc":
         # Pieces outside VllmServer (custom objects, the chart-managed claim, the HPA) go through HelmRelease.
+        literal = pprint.pformat(_values_subset(values), width=110, sort_dicts=False).replace("\n", "\n" + " " * 12)
         lines += [
-            f"        HelmRelease(self, 'release', release={release!r}, values=load_values(sets=[], set_strings=[]) | {_code(_values_subset(values), set(), 8)})",
+            "        HelmRelease(",
+            "            self,",
+            "            'release',",
+            f"            release={release!r},",
+            f"            values={literal},",
+            "        )",
         ]
     else:
-        lines += [f"        VllmServer(self, 'release', {body})".replace("VllmServer(self, 'release', VllmServerProps(", "VllmServer(\n            self,\n            'release',\n            VllmServerProps(", 1)]
+        lines += [
+            f"        VllmServer(self, 'release', {body})".replace(
+                "VllmServer(self, 'release', VllmServerProps(",
+                "VllmServer(\n            self,\n            'release',\n            VllmServerProps(",
+                1,
+            )
+        ]
     lines += [
         "",
         "",
@@ -739,7 +851,7 @@ def migrate_source(release: str, values: Mapping[str, Any], *, namespace: str = 
         "",
     ]
     source = "\n".join(lines)
-    return source.replace("from vllm_constructs.helm import HelmRelease, load_values\n", "") if "HelmRelease(" not in source else source
+    return source.replace("from vllm_constructs.helm import HelmRelease\n", "") if "HelmRelease(" not in source else source
 
 
 def _values_subset(values: Mapping[str, Any]) -> dict[str, Any]:

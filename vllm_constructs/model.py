@@ -70,14 +70,18 @@ class S3Credentials:
 
     @classmethod
     def from_secret(
-        cls, name: str, *, access_key_id_key: str = "AWS_ACCESS_KEY_ID", secret_access_key_key: str = "AWS_SECRET_ACCESS_KEY"
+        cls,
+        name: str,
+        *,
+        access_key_id_key: str = "AWS_ACCESS_KEY_ID",
+        secret_access_key_key: str = "AWS_SECRET_ACCESS_KEY",  # noqa: S107 - the name of a key in the Secret, not a secret
     ) -> S3Credentials:
         return cls(access_key_id=SecretKeyRef(name, access_key_id_key), secret_access_key=SecretKeyRef(name, secret_access_key_key))
 
     @classmethod
     def chart_secret(cls, name: str) -> S3Credentials:
         """The upstream chart's keys: s3accesskeyid and s3accesskey."""
-        return cls.from_secret(name, access_key_id_key="s3accesskeyid", secret_access_key_key="s3accesskey")
+        return cls.from_secret(name, access_key_id_key="s3accesskeyid", secret_access_key_key="s3accesskey")  # noqa: S106 - key names
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +151,9 @@ class ModelSource:
         )
 
     @classmethod
-    def chart_s3(cls, secret_name: str, path: str, *, revision: str = "unversioned", ec2_metadata_disabled: bool | None = True) -> ModelSource:
+    def chart_s3(
+        cls, secret_name: str, path: str, *, revision: str = "unversioned", ec2_metadata_disabled: bool | None = True
+    ) -> ModelSource:
         """The upstream chart's layout: endpoint, bucket and keys in one Secret (s3endpoint, s3bucketname,
         s3accesskeyid, s3accesskey)."""
         return cls.s3(
@@ -201,24 +207,62 @@ class ModelSource:
     def check(self, check: Checker, fld: str) -> None:
         if self.kind == "hf":
             if not _HF_REPO_RE.match(self.location) or len(self.location) > 96:
-                check.fail(f"{fld}.repo_id", self.location, "is not a Hugging Face repository id", "'owner/name' of letters, digits, '-', '_' and '.'", "copy the id from the model page, e.g. 'meta-llama/Llama-3.1-8B-Instruct'")
+                check.fail(
+                    f"{fld}.repo_id",
+                    self.location,
+                    "is not a Hugging Face repository id",
+                    "'owner/name' of letters, digits, '-', '_' and '.'",
+                    "copy the id from the model page, e.g. 'meta-llama/Llama-3.1-8B-Instruct'",
+                )
             if not self.revision or not re.match(r"^[A-Za-z0-9._/-]+$", self.revision):
-                check.fail(f"{fld}.revision", self.revision, "is empty or malformed", "a commit hash (pins the files) or a branch or tag name", "pin the commit hash shown under 'Files and versions'")
+                check.fail(
+                    f"{fld}.revision",
+                    self.revision,
+                    "is empty or malformed",
+                    "a commit hash (pins the files) or a branch or tag name",
+                    "pin the commit hash shown under 'Files and versions'",
+                )
         elif self.kind == "s3":
             if not self.location.strip("/"):
-                check.fail(f"{fld}.path", self.location, "is empty or only '/', so the download would copy the whole bucket", "a prefix such as 'models/opt-125m'", "give the folder of the model inside the bucket")
+                check.fail(
+                    f"{fld}.path",
+                    self.location,
+                    "is empty or only '/', so the download would copy the whole bucket",
+                    "a prefix such as 'models/opt-125m'",
+                    "give the folder of the model inside the bucket",
+                )
             if isinstance(self.bucket, str) and not re.match(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", self.bucket):
-                check.fail(f"{fld}.bucket", self.bucket, "is not an S3 bucket name", "3-63 lower-case letters, digits, '.' and '-'", "use the bucket's exact name")
+                check.fail(
+                    f"{fld}.bucket",
+                    self.bucket,
+                    "is not an S3 bucket name",
+                    "3-63 lower-case letters, digits, '.' and '-'",
+                    "use the bucket's exact name",
+                )
             if isinstance(self.endpoint, str) and not re.match(r"^https?://[^\s/]+", self.endpoint):
-                check.fail(f"{fld}.endpoint", self.endpoint, "is not an http(s) URL", "a URL such as 'http://minio.storage:9000'", "add the scheme")
+                check.fail(
+                    f"{fld}.endpoint", self.endpoint, "is not an http(s) URL", "a URL such as 'http://minio.storage:9000'", "add the scheme"
+                )
             if not self.revision:
                 check.fail(f"{fld}.revision", self.revision, "is empty", "a name for the version under the path", "use e.g. '2026-11-01'")
         elif self.kind == "pvc":
             check.dns_subdomain(f"{fld}.claim_name", self.claim_name or "")
         elif self.kind == "image" and not self.location.startswith("/"):
-            check.fail(f"{fld}.path", self.location, "is not an absolute path", "a path inside the image such as '/models/llama'", "give the absolute path")
+            check.fail(
+                f"{fld}.path",
+                self.location,
+                "is not an absolute path",
+                "a path inside the image such as '/models/llama'",
+                "give the absolute path",
+            )
         if self.checksum_file is not None and ("/" in self.checksum_file or not self.checksum_file):
-            check.fail(f"{fld}.checksum_file", self.checksum_file, "is not a file name", "a file name at the top of the model folder such as 'SHA256SUMS'", "name the file without folders")
+            check.fail(
+                f"{fld}.checksum_file",
+                self.checksum_file,
+                "is not a file name",
+                "a file name at the top of the model folder such as 'SHA256SUMS'",
+                "name the file without folders",
+            )
 
     def download_env(self) -> dict[str, EnvValue]:
         env: dict[str, EnvValue] = {}
@@ -303,7 +347,11 @@ class ModelCache:
             )
         if self.access_mode not in (None, "ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"):
             check.fail(
-                f"{fld}.access_mode", self.access_mode, "is not an access mode", "'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'", "use one of those"
+                f"{fld}.access_mode",
+                self.access_mode,
+                "is not an access mode",
+                "'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'",
+                "use one of those",
             )
         if self.storage_class is not None:
             check.dns_subdomain(f"{fld}.storage_class", self.storage_class)

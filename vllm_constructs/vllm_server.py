@@ -553,9 +553,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
             elif isinstance(raw, int | float | str):
                 config_map[key] = str(raw)
             else:
-                check.fail(
-                    f"env_config[{key!r}]", raw, "is not a scalar", "a string, number or boolean", "flatten the value into a string"
-                )
+                check.fail(f"env_config[{key!r}]", raw, "is not a scalar", "a string, number or boolean", "flatten the value into a string")
             if key in env and env[key] != config_map[key]:
                 check.fail(
                     "env_config",

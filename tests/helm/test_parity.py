@@ -115,7 +115,9 @@ def test_rendered_scenarios_validate_strictly(scenario: str) -> None:
             for version in K8S_VERSIONS:
                 errors = k8s_errors(obj, version)
                 if needs_sidecars and version < "1.29" and obj["kind"] == "Deployment":
-                    assert errors == ["spec.template.spec.initContainers.0: Additional properties are not allowed ('restartPolicy' was unexpected)"]
+                    assert errors == [
+                        "spec.template.spec.initContainers.0: Additional properties are not allowed ('restartPolicy' was unexpected)"
+                    ]
                 else:
                     assert errors == [], (obj["kind"], version)
 
@@ -127,10 +129,17 @@ def test_template_command_renders_the_scenario(scenario: str, tmp_path: Path) ->
     values = shared_path(f"helm-golden/{scenario}.values.yaml")
     exe = Path(sys.executable).parent / "vllm-constructs"
     env = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"}
-    run = subprocess.run([str(exe), "template", RELEASE, "-f", str(values), "--namespace", NAMESPACE], capture_output=True, text=True, env=env, check=False)
+    run = subprocess.run(
+        [str(exe), "template", RELEASE, "-f", str(values), "--namespace", NAMESPACE], capture_output=True, text=True, env=env, check=False
+    )
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     assert run.stdout == render_template(RELEASE, load_values([values]), namespace=NAMESPACE)
-    out = subprocess.run([str(exe), "template", RELEASE, "-f", str(values), "-n", NAMESPACE, "--output-dir", str(tmp_path)], capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        [str(exe), "template", RELEASE, "-f", str(values), "-n", NAMESPACE, "--output-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert out.returncode == 0 and out.stdout == ""
     assert (tmp_path / f"{RELEASE}.k8s.yaml").read_text() == run.stdout
