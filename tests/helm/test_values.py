@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cdk8s
 import pytest
 
 from tests.conftest import SHARED
@@ -127,7 +128,8 @@ def test_fails_on_a_values_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_values([bad])
     assert str(info.value) == (
-        f"{bad}: (top level)='list' is not a mapping. Allowed: a YAML mapping of chart keys. Fix: start the file with keys such as 'image:'."
+        f"{bad}: (top level)='list' is not a mapping. Allowed: a YAML mapping of chart keys. "
+        "Fix: start the file with keys such as 'image:'."
     )
 
 
@@ -152,8 +154,6 @@ def test_migrated_module_renders_what_template_renders(values_file: Path, tmp_pa
     module.write_text(migrate_source("demo", values, namespace="ns-vllm"))
     compile(module.read_text(), str(module), "exec")
     namespace = runpy.run_path(str(module))
-    import cdk8s
-
     app = cdk8s.App()
     chart_cls = next(
         v
