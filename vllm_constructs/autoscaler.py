@@ -26,6 +26,7 @@ from constructs import Construct, Node
 
 from ._check import Checker
 from ._emit import JsonObject, emit, namespace_of
+from ._gvk import SCALED_OBJECT, TRIGGER_AUTHENTICATION
 from .promql import RENAMED_METRICS, VLLM_METRICS, ServerSeries, adapter_metric_name, adapter_rule
 from .vllm_server import VllmServer
 
@@ -481,7 +482,7 @@ def _trigger(
     if auth is not None:
         t["authenticationRef"] = {
             "name": auth.name,
-            "kind": "ClusterTriggerAuthentication" if auth.cluster_scoped else "TriggerAuthentication",
+            "kind": "ClusterTriggerAuthentication" if auth.cluster_scoped else TRIGGER_AUTHENTICATION.kind,
         }
     return t
 
@@ -514,9 +515,7 @@ class Autoscaler(Construct):
         self.series = resolved.series
         labels = {**resolved.workload.selector_labels, "app.kubernetes.io/managed-by": "vllm-constructs"}
         if kind == "ScaledObject":
-            from imports.keda.sh.keda import ScaledObject  # noqa: PLC0415 - heavy binding, loaded only when used
-
-            api_version, kind = ScaledObject.GVK.api_version, ScaledObject.GVK.kind
+            api_version, kind = SCALED_OBJECT
         else:
             api_version = "autoscaling/v2"
         self.resource: cdk8s.ApiObject = emit(

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from ._check import Checker
 from ._emit import JsonObject, emit, namespace_of
+from ._gvk import POD_MONITOR, PROMETHEUS_RULE, SERVICE_MONITOR
 from .promql import ServerSeries, identity_relabelings
 from .vllm_server import VllmServer
 
@@ -306,13 +307,11 @@ class Observability(Construct):
             "selector": {"matchLabels": server.selector_labels},
             "namespaceSelector": {"matchNames": [ns]},
         }
-        from imports.monitoring.com.coreos.monitoring import PodMonitor, PrometheusRule, ServiceMonitor  # noqa: PLC0415
-
         if props.monitor is MonitorKind.SERVICE_MONITOR:
-            gvk = ServiceMonitor.GVK
+            gvk = SERVICE_MONITOR
             monitor_spec["endpoints"] = [endpoint]
         else:
-            gvk = PodMonitor.GVK
+            gvk = POD_MONITOR
             monitor_spec["podMetricsEndpoints"] = [endpoint]
         self.monitor: cdk8s.ApiObject = emit(
             self, "Monitor", api_version=gvk.api_version, kind=gvk.kind, name=dep.name, labels=labels, body={"spec": monitor_spec}
@@ -334,8 +333,8 @@ class Observability(Construct):
         self.rules: cdk8s.ApiObject = emit(
             self,
             "Rules",
-            api_version=PrometheusRule.GVK.api_version,
-            kind=PrometheusRule.GVK.kind,
+            api_version=PROMETHEUS_RULE.api_version,
+            kind=PROMETHEUS_RULE.kind,
             name=dep.name,
             labels=labels,
             body={"spec": {"groups": groups}},

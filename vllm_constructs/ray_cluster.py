@@ -50,6 +50,7 @@ from constructs import Construct
 
 from ._check import Checker
 from ._emit import JsonObject, emit
+from ._gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .gpu_deployment import GpuDeploymentProps, PodOptions, WorkloadIdentity, claim_selector, render_deployment
 from .kube import Accelerator, ContainerPort, EnvValue, FieldRef, HealthChecks, Image, Resources, RolloutStrategy, SecretKeyRef, Volume
 from .model import (
@@ -580,9 +581,7 @@ def plan_cluster(path: str, p: RayClusterProps) -> _Plan:
 
     service_ports = [{"name": "http", "port": p.service_port, "targetPort": "http", "protocol": "TCP"}]
     if p.backend is MultiNodeBackend.KUBERAY:
-        from imports.ray.io.ray import RayCluster as RayClusterL1  # noqa: PLC0415 - 13 MB binding, imported only when used
-
-        gvk = RayClusterL1.GVK
+        gvk = RAY_CLUSTER
         gpus = str(p.accelerators_per_node)
         spec: JsonObject = {
             "headGroupSpec": {"rayStartParams": {"num-gpus": gpus, "port": str(p.ray_port)}, "template": leader},
@@ -600,9 +599,7 @@ def plan_cluster(path: str, p: RayClusterProps) -> _Plan:
         annotations = {OVERWRITE_CMD_ANNOTATION: "true"}
         selector = {"ray.io/cluster": p.name, "ray.io/node-type": "head"}
     else:
-        from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet  # noqa: PLC0415 - large binding, imported only when used
-
-        gvk = LeaderWorkerSet.GVK
+        gvk = LEADER_WORKER_SET
         rolling: JsonObject = {}
         if p.lws_rollout.partition is not None:
             rolling["partition"] = p.lws_rollout.partition
