@@ -9,16 +9,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from imports.keda.sh.keda import ScaledObject, TriggerAuthentication
+from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet
+from imports.monitoring.com.coreos.monitoring import PodMonitor, PrometheusRule, ServiceMonitor
+from imports.ray.io.ray import RayCluster
 from tests.conftest import ROOT
 from vllm_constructs import _gvk
 
 
 def test_constants_match_the_generated_bindings() -> None:
-    from imports.keda.sh.keda import ScaledObject, TriggerAuthentication
-    from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet
-    from imports.monitoring.com.coreos.monitoring import PodMonitor, PrometheusRule, ServiceMonitor
-    from imports.ray.io.ray import RayCluster
-
     pairs = {
         _gvk.RAY_CLUSTER: RayCluster,
         _gvk.LEADER_WORKER_SET: LeaderWorkerSet,
