@@ -33,3 +33,17 @@ def test_readme_example_produces_the_objects_it_lists(tmp_path: Path) -> None:
     dep = next(o for o in objects if o["kind"] == "Deployment")
     args = dep["spec"]["template"]["spec"]["containers"][0]["args"]
     assert f"args: [{args[0]}," in readme
+
+
+def test_every_readme_python_example_runs(tmp_path: Path) -> None:
+    readme = (ROOT / "README.md").read_text()
+    examples = re.findall(r"```python\n(.*?)```", readme, re.S)
+    assert len(examples) >= 3
+    for i, example in enumerate(examples):
+        folder = tmp_path / str(i)
+        folder.mkdir()
+        (folder / "example.py").write_text(example)
+        env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+        run = subprocess.run([sys.executable, "example.py"], cwd=folder, capture_output=True, text=True, env=env, check=False)
+        assert run.returncode == 0, f"README example {i} failed:\n{run.stderr[-2000:]}"
+        assert list((folder / "dist").glob("*.yaml")), f"README example {i} wrote no manifests"
