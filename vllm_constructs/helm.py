@@ -42,7 +42,7 @@ from .kube import (
     Toleration,
 )
 from .model import ModelCache, ModelSource
-from .vllm_server import EngineArgs, ServerNames, VllmServer, VllmServerProps
+from .vllm_server import TYPED_FLAGS, EngineArgs, ServerNames, VllmServer, VllmServerProps
 
 __all__ = ["CHART_DEFAULTS", "HelmRelease", "load_values", "migrate_source", "props_from_values", "render_template"]
 
@@ -398,19 +398,11 @@ def _env_map(items: Iterable[Mapping[str, Any]] | None, where: str) -> dict[str,
     return out
 
 
-_TYPED_FLAG_FIELDS = {
-    "--served-model-name": "served_model_name",
-    "--tensor-parallel-size": "tensor_parallel_size",
-    "-tp": "tensor_parallel_size",
-    "--pipeline-parallel-size": "pipeline_parallel_size",
-    "-pp": "pipeline_parallel_size",
-    "--max-model-len": "max_model_len",
-    "--gpu-memory-utilization": "gpu_memory_utilization",
-    "--dtype": "dtype",
-    "--quantization": "quantization",
-    "-q": "quantization",
-}
-_BOOL_FLAGS = {"--enforce-eager": "enforce_eager", "--trust-remote-code": "trust_remote_code"}
+_ENGINE_FIELDS = {f.name for f in dataclasses.fields(EngineArgs)}
+_BOOL_FIELDS = {"enforce_eager", "trust_remote_code"}
+# The typed flags of EngineArgs (one table, shared with the extra_args check), split by whether they take a value.
+_TYPED_FLAG_FIELDS = {flag: name for flag, name in TYPED_FLAGS.items() if name in _ENGINE_FIELDS and name not in _BOOL_FIELDS}
+_BOOL_FLAGS = {flag: name for flag, name in TYPED_FLAGS.items() if name in _BOOL_FIELDS}
 
 
 def _engine_from_command(command: list[str] | None) -> tuple[EngineArgs, str]:

@@ -54,7 +54,7 @@ DEFAULT_VLLM_IMAGE = Image("vllm/vllm-openai", tag="v0.33.0")
 HOME = "/home/vllm"
 
 # Flags that typed props render; extra_args may not repeat them (aliases included).
-_TYPED_FLAGS = {
+TYPED_FLAGS = {
     "--model": "model",
     "--served-model-name": "served_model_name",
     "--tensor-parallel-size": "tensor_parallel_size",
@@ -150,13 +150,13 @@ class EngineArgs:
                 check.fail(f"{fld}.extra_args", arg, "is not a string", "strings only", "quote numbers, e.g. '16'")
             flag = arg.split("=", 1)[0]
             norm = flag.replace("_", "-") if flag.startswith("--") else flag
-            if norm in _TYPED_FLAGS:
+            if norm in TYPED_FLAGS:
                 check.fail(
                     f"{fld}.extra_args",
                     arg,
-                    f"repeats a flag the construct renders from {_TYPED_FLAGS[norm]}",
+                    f"repeats a flag the construct renders from {TYPED_FLAGS[norm]}",
                     "flags without a typed prop",
-                    f"set {_TYPED_FLAGS[norm]} instead",
+                    f"set {TYPED_FLAGS[norm]} instead",
                 )
 
     def to_args(self, *, model_path: str, served_name: str, port: int) -> list[str]:
