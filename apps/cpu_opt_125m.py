@@ -14,6 +14,7 @@ from vllm_constructs import (
     Observability,
     ObservabilityProps,
     Resources,
+    ServerNetworkPolicy,
     VllmServer,
     VllmServerProps,
 )
@@ -32,6 +33,9 @@ class CpuOpt125mChart(cdk8s.Chart):
                 engine=EngineArgs(served_model_name="opt-125m", dtype="bfloat16", extra_args=("--block-size", "16")),
                 resources=Resources(cpu="2", memory="5Gi"),
                 cache=ModelCache.pvc("2Gi"),
+                network_policy=ServerNetworkPolicy(
+                    metrics_from_namespaces={"kubernetes.io/metadata.name": "monitoring"}, restrict_egress=True
+                ),
                 env_config={"VLLM_CPU_KVCACHE_SPACE": 1, "VLLM_LOGGING_LEVEL": "DEBUG"},
             ),
         )

@@ -14,6 +14,7 @@ from vllm_constructs import (
     Rdma,
     Resources,
     SecretKeyRef,
+    ServerNetworkPolicy,
 )
 
 # A commit of meta-llama/Llama-3.1-405B-Instruct: pins exactly which files every node serves.
@@ -42,6 +43,11 @@ def llama_405b_props(name: str, backend: MultiNodeBackend) -> RayClusterProps:
         accelerators_per_node=8,
         resources=Resources(cpu="64", memory="900Gi"),
         cache=ModelCache.pvc("1000Gi", storage_class="shared-rwx", access_mode="ReadWriteMany"),
+        network_policy=ServerNetworkPolicy(
+            from_namespaces={"kubernetes.io/metadata.name": "llm-gateway"},
+            metrics_from_namespaces={"kubernetes.io/metadata.name": "monitoring"},
+            restrict_egress=True,
+        ),
         rdma=Rdma(resource="rdma/ib", count=1, hca="mlx5"),
         nccl=NcclSettings(socket_ifname="eth0"),
         pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-H100-80GB-HBM3")),

@@ -18,6 +18,7 @@ from vllm_constructs import (
     Resources,
     Scaling,
     SecretKeyRef,
+    ServerNetworkPolicy,
     TopologySpread,
     VllmServer,
     VllmServerProps,
@@ -49,6 +50,11 @@ class Llama70bChart(cdk8s.Chart):
                 ),
                 resources=Resources(cpu="32", memory="320Gi", accelerators=4),
                 cache=ModelCache.pvc("300Gi", storage_class="shared-rwx", access_mode="ReadWriteMany"),
+                network_policy=ServerNetworkPolicy(
+                    from_namespaces={"kubernetes.io/metadata.name": "llm-gateway"},
+                    metrics_from_namespaces={"kubernetes.io/metadata.name": "monitoring"},
+                    restrict_egress=True,
+                ),
                 replicas=2,
                 pod=PodOptions(
                     gpu_products=GpuProductAffinity.require("NVIDIA-H100-80GB-HBM3", "NVIDIA-A100-SXM4-80GB"),

@@ -47,6 +47,7 @@ class Llama8bChart(cdk8s.Chart):
                 network_policy=ServerNetworkPolicy(
                     from_namespaces={"kubernetes.io/metadata.name": "llm-gateway"},
                     metrics_from_namespaces={"kubernetes.io/metadata.name": "monitoring"},
+                    restrict_egress=True,
                 ),
             ),
         )

@@ -25,6 +25,7 @@ from vllm_constructs import (
     Resources,
     Scaling,
     SecretKeyRef,
+    ServerNetworkPolicy,
     VllmServer,
     VllmServerProps,
 )
@@ -50,6 +51,11 @@ class Llama8bHpaChart(cdk8s.Chart):
                 engine=EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768),
                 resources=Resources(cpu="8", memory="48Gi", accelerators=1),
                 cache=ModelCache.pvc("50Gi", storage_class="shared-rwx", access_mode="ReadWriteMany"),
+                network_policy=ServerNetworkPolicy(
+                    from_namespaces={"kubernetes.io/metadata.name": "llm-gateway"},
+                    metrics_from_namespaces={"kubernetes.io/metadata.name": "monitoring"},
+                    restrict_egress=True,
+                ),
                 health=HEALTH,
                 pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-L4", "NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3")),
             ),

@@ -64,7 +64,7 @@ from .model import (
     render_job,
     wait_container,
 )
-from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, _service_env_clash
+from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, ServerNetworkPolicy, _service_env_clash, network_policy_spec
 
 __all__ = [
     "LwsRollout",
@@ -217,6 +217,9 @@ class RayClusterProps:
     """app.kubernetes.io/part-of. Default: vllm."""
     pod: PodOptions = field(default_factory=PodOptions)
     """Scheduling, security, host_network, /dev/shm, metadata of every pod. Default: see PodOptions."""
+    network_policy: ServerNetworkPolicy | None = None
+    """Ingress to the serving port from the allowed namespaces and pods, all traffic among the cluster's own pods,
+    optionally egress only to DNS, the peers and listed CIDRs. Default: none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +235,7 @@ class _Plan:
     job: ModelInitJobProps | None
     served_name: str
     cache_claim: str
+    network_policy: JsonObject | None
 
 
 def _check_props(check: Checker, p: RayClusterProps) -> None:
@@ -619,6 +623,13 @@ def plan_cluster(path: str, p: RayClusterProps) -> _Plan:
         annotations = {}
         selector = {LWS_NAME_LABEL: p.name, LWS_INDEX_LABEL: "0"}
     service: JsonObject = {"type": "ClusterIP", "selector": selector, "ports": service_ports}
+    netpol: JsonObject | None = None
+    if p.network_policy is not None:
+        peers: JsonObject = {
+            "matchLabels": {k: v for k, v in identity.selector.items() if k != "app.kubernetes.io/component"},
+            "matchExpressions": [{"key": "app.kubernetes.io/component", "operator": "In", "values": ["server", "worker"]}],
+        }
+        netpol = network_policy_spec(p.network_policy, peers, p.port, Checker(path), peers=peers)
     return _Plan(
         identity=identity,
         worker_identity=worker_identity,
@@ -631,6 +642,7 @@ def plan_cluster(path: str, p: RayClusterProps) -> _Plan:
         job=job,
         served_name=served_name,
         cache_claim=claim,
+        network_policy=netpol,
     )
 
 
@@ -676,6 +688,17 @@ class RayCluster(Construct):
         )
         self.service = emit(self, "Service", api_version="v1", kind="Service", name=props.name, labels=labels, body={"spec": plan.service})
         self._selector = dict(plan.service["selector"])
+        self.network_policy: cdk8s.ApiObject | None = None
+        if plan.network_policy is not None:
+            self.network_policy = emit(
+                self,
+                "NetworkPolicy",
+                api_version="networking.k8s.io/v1",
+                kind="NetworkPolicy",
+                name=props.name,
+                labels=labels,
+                body={"spec": plan.network_policy},
+            )
 
     @property
     def selector_labels(self) -> dict[str, str]:

@@ -616,7 +616,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
 
     netpol: JsonObject | None = None
     if props.network_policy is not None:
-        netpol = _network_policy(props.network_policy, identity.selector, props.port, check)
+        netpol = network_policy_spec(props.network_policy, {"matchLabels": dict(identity.selector)}, props.port, check)
 
     return _Plan(
         names=names,
@@ -643,15 +643,22 @@ def _peer(namespaces: Mapping[str, str] | None, pods: Mapping[str, str] | None) 
     return peer
 
 
-def _network_policy(np: ServerNetworkPolicy, selector: Mapping[str, str], port: int, check: Checker) -> JsonObject:
+def network_policy_spec(
+    np: ServerNetworkPolicy, pod_selector: JsonObject, port: int, check: Checker, *, peers: JsonObject | None = None
+) -> JsonObject:
+    """NetworkPolicy spec: ingress to ``port`` from the allowed namespaces and pods (and metrics scrapers); with
+    ``peers`` (a pod selector), all traffic among the peers (Ray, NCCL, torch.distributed use many ports); with
+    ``restrict_egress``, egress only to DNS, the peers and the listed CIDRs."""
     for fld in ("from_namespaces", "from_pods", "metrics_from_namespaces"):
         value = getattr(np, fld)
         if value is not None:
             check.label_map(f"network_policy.{fld}", dict(value))
-    ingress = [{"from": [_peer(np.from_namespaces, np.from_pods)], "ports": [{"protocol": "TCP", "port": port}]}]
+    ingress: list[JsonObject] = [{"from": [_peer(np.from_namespaces, np.from_pods)], "ports": [{"protocol": "TCP", "port": port}]}]
     if np.metrics_from_namespaces is not None:
         ingress.append({"from": [_peer(np.metrics_from_namespaces, None)], "ports": [{"protocol": "TCP", "port": port}]})
-    spec: JsonObject = {"podSelector": {"matchLabels": dict(selector)}, "policyTypes": ["Ingress"], "ingress": ingress}
+    if peers is not None:
+        ingress.append({"from": [{"podSelector": peers}]})
+    spec: JsonObject = {"podSelector": pod_selector, "policyTypes": ["Ingress"], "ingress": ingress}
     if np.restrict_egress:
         spec["policyTypes"] = ["Ingress", "Egress"]
         egress: list[JsonObject] = [
@@ -660,12 +667,11 @@ def _network_policy(np: ServerNetworkPolicy, selector: Mapping[str, str], port: 
                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
             }
         ]
+        if peers is not None:
+            egress.append({"to": [{"podSelector": peers}]})
         if np.egress_cidrs:
             egress.append(
-                {
-                    "to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs],
-                    "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports],
-                }
+                {"to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs], "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports]}
             )
         spec["egress"] = egress
     return spec
