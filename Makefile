@@ -4,15 +4,21 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth test lint bench imports check-dist
+.PHONY: setup synth test lint bench imports check-dist policy
 
-setup: .venv/.installed node_modules/.installed ## Python venv with the package and its test extra; the cdk8s CLI from the npm lockfile
+setup: .venv/.installed .venv-checkov/.installed node_modules/.installed ## Python venv with the package and its test extra; checkov in its own venv; the cdk8s CLI from the npm lockfile
 
 .venv/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	$(PY) -m compileall -q imports >/dev/null  # the environment may disable bytecode writes; the Ray bindings need it
+	touch $@
+
+# checkov pins boto3/packaging versions that conflict with the test extra, so it lives in its own virtualenv
+.venv-checkov/.installed: requirements-checkov.txt
+	test -x .venv-checkov/bin/python || python3 -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 node_modules/.installed: package-lock.json
@@ -35,3 +41,6 @@ bench: setup ## wall time and peak memory of synthesizing 1, 10 and 100 servers
 
 imports: node_modules/.installed ## regenerate imports/ from the offline CRD mirror (../shared/crds)
 	bash scripts/import-crds.sh
+
+policy: setup ## checkov over every app in dist/ and over the upstream chart's default render: the figures of docs/security.md
+	$(PY) -m tests.policy_scan
