@@ -452,7 +452,8 @@ def test_assert_clean_lists_every_error_and_returns_warnings(new_chart: Chart) -
     assert str(e.value) == (
         "test: lint=2 error findings:\n"
         + "".join(f"  - {f}\n" for f in errors)
-        + ". Allowed: no error findings. Fix: change the props as each message says, or lower a rule's severity or waive it with LintPolicy."
+        + ". Allowed: no error findings. "
+        "Fix: change the props as each message says, or lower a rule's severity or waive it with LintPolicy."
     )
     out = io.StringIO()
     with pytest.raises(SystemExit) as exit_info:
