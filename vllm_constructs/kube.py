@@ -266,6 +266,28 @@ class SecretKeyRef:
         return {"secretKeyRef": ref}
 
 
+class _Redacted:
+    """Stands for a rejected secret in an error message, so the message never repeats the secret."""
+
+    def __init__(self, value: object) -> None:
+        self.type_name = type(value).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}, redacted>"
+
+
+def check_secret_ref(check: Checker, fld: str, value: object) -> None:
+    """Refuse anything but a SecretKeyRef (or None) where a secret goes: a literal would be written into the manifests."""
+    if value is not None and not isinstance(value, SecretKeyRef):
+        check.fail(
+            fld,
+            _Redacted(value),
+            "is not a SecretKeyRef; a literal would write the secret into the manifests",
+            "SecretKeyRef(name, key) naming a key of an existing Secret, or None",
+            "create the Secret outside the manifests (e.g. kubectl create secret generic) and pass SecretKeyRef(secret_name, key)",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ConfigMapKeyRef:
     """A reference to one key of an existing ConfigMap."""

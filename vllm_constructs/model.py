@@ -18,7 +18,7 @@ from constructs import Construct
 from ._check import Checker
 from ._emit import JsonObject, emit
 from .gpu_deployment import WorkloadIdentity, content_hash
-from .kube import EnvValue, Image, SecretKeyRef, SecurityProfile, Volume, env_list
+from .kube import EnvValue, Image, SecretKeyRef, SecurityProfile, Volume, check_secret_ref, env_list
 
 __all__ = [
     "DownloadMode",
@@ -205,6 +205,12 @@ class ModelSource:
         return f"{slug}-{content_hash([self.uri, self.revision], 8)}"
 
     def check(self, check: Checker, fld: str) -> None:
+        check_secret_ref(check, f"{fld}.token", self.token)
+        if self.credentials is not None:
+            if not isinstance(self.credentials, S3Credentials):
+                check_secret_ref(check, f"{fld}.credentials", self.credentials)
+            check_secret_ref(check, f"{fld}.credentials.access_key_id", self.credentials.access_key_id)
+            check_secret_ref(check, f"{fld}.credentials.secret_access_key", self.credentials.secret_access_key)
         if self.kind == "hf":
             if not _HF_REPO_RE.match(self.location) or len(self.location) > 96:
                 check.fail(

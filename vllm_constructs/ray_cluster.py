@@ -52,7 +52,19 @@ from ._check import Checker
 from ._emit import JsonObject, emit
 from ._gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .gpu_deployment import GpuDeploymentProps, PodOptions, WorkloadIdentity, claim_selector, render_deployment
-from .kube import Accelerator, ContainerPort, EnvValue, FieldRef, HealthChecks, Image, Resources, RolloutStrategy, SecretKeyRef, Volume
+from .kube import (
+    Accelerator,
+    ContainerPort,
+    EnvValue,
+    FieldRef,
+    HealthChecks,
+    Image,
+    Resources,
+    RolloutStrategy,
+    SecretKeyRef,
+    Volume,
+    check_secret_ref,
+)
 from .model import (
     DEFAULT_S3_IMAGE,
     MODEL_MOUNT,
@@ -249,6 +261,8 @@ def _check_props(check: Checker, p: RayClusterProps) -> None:
             "a name that is not 'vllm' (or another vLLM variable prefix)",
             "rename the server, e.g. 'vllm-llama'",
         )
+    check_secret_ref(check, "hf_token", p.hf_token)
+    check_secret_ref(check, "api_key", p.api_key)
     if not isinstance(p.backend, MultiNodeBackend):
         check.fail("backend", p.backend, "is not a backend", "MultiNodeBackend.KUBERAY, LWS or LWS_RAY_FREE", "use one of those")
     check.integer("nodes", p.nodes, minimum=2, maximum=64)

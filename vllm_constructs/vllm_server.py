@@ -25,6 +25,7 @@ from .kube import (
     RolloutStrategy,
     SecretKeyRef,
     Volume,
+    check_secret_ref,
 )
 from .model import (
     DEFAULT_S3_IMAGE,
@@ -351,6 +352,8 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
             "rename the server or the Service, e.g. 'vllm-llama'",
         )
     props.model.check(check, "model")
+    check_secret_ref(check, "hf_token", props.hf_token)
+    check_secret_ref(check, "api_key", props.api_key)
     props.engine.check(check, "engine")
     props.resources.check(check, "resources")
     check.integer("replicas", props.replicas, minimum=0)

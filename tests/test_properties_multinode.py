@@ -1,0 +1,232 @@
+"""Property tests of RayCluster on every backend: generated valid configurations synthesize objects that validate
+strictly (built-in kinds for every supported Kubernetes version, custom resources against their CRD) and keep the
+invariants; generated invalid ones raise ConfigError naming the field and leave no objects."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import cdk8s
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import by_kind, chart_objects
+from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
+from tests.test_properties import SECRETISH, label_values, names
+from vllm_constructs import (
+    Accelerator,
+    ConfigError,
+    EngineArgs,
+    HealthChecks,
+    LwsStartupPolicy,
+    ModelCache,
+    ModelSource,
+    MultiNodeBackend,
+    NcclDebug,
+    NcclSettings,
+    PodOptions,
+    RayCluster,
+    RayClusterProps,
+    Rdma,
+    Resources,
+    SecretKeyRef,
+    SharedMemory,
+)
+from vllm_constructs.lint import Severity, lint
+from vllm_constructs.ray_cluster import LWS_INDEX_LABEL, LWS_NAME_LABEL
+
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+ACCELERATORS = (Accelerator.nvidia(), Accelerator.amd(), Accelerator.intel_gaudi())
+SECRET_WORDS = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL")
+
+# names short enough for every suffix the construct adds
+ray_names = names.filter(lambda n: len(n) <= 40 and not n.startswith("vllm"))
+
+
+@st.composite
+def ray_sources(draw: st.DrawFn) -> ModelSource:
+    kind = draw(st.sampled_from(["hf", "pvc", "image"]))
+    if kind == "hf":
+        return ModelSource.huggingface(
+            draw(st.sampled_from(["meta-llama/Llama-3.1-405B-Instruct", "org/model"])),
+            revision=draw(st.one_of(st.from_regex(r"[0-9a-f]{40}", fullmatch=True), st.just("main"))),
+            token=draw(st.none() | st.builds(SecretKeyRef, names, st.just("token"))),
+            include=draw(st.sampled_from([(), ("*.json", "*.safetensors")])),
+        )
+    if kind == "pvc":
+        return ModelSource.pvc(draw(names), path=draw(st.sampled_from(["", "llama"])))
+    return ModelSource.image("/models/llama")
+
+
+@st.composite
+def ray_props(draw: st.DrawFn) -> RayClusterProps:
+    backend = draw(st.sampled_from(list(MultiNodeBackend)))
+    nodes = draw(st.integers(2, 4))
+    per_node = draw(st.sampled_from([1, 2, 4, 8]))
+    pp = draw(st.sampled_from([nodes, 1]))
+    tp = nodes * per_node // pp
+    port = draw(st.integers(1024, 9000))
+    ray_port = draw(st.integers(9001, 65000))
+    mem_gi = draw(st.integers(16, 1024))
+    cache = draw(
+        st.sampled_from(
+            [
+                None,
+                ModelCache.pvc("2000Gi", access_mode="ReadWriteMany", storage_class="shared-rwx"),
+                ModelCache.existing_claim("weights"),
+            ]
+        )
+    )
+    return RayClusterProps(
+        name=draw(ray_names),
+        backend=backend,
+        model=draw(ray_sources()),
+        engine=EngineArgs(
+            tensor_parallel_size=tp,
+            pipeline_parallel_size=pp,
+            max_model_len=draw(st.none() | st.integers(1024, 131072)),
+            extra_args=draw(st.sampled_from([(), ("--enable-chunked-prefill",)])),
+        ),
+        nodes=nodes,
+        accelerators_per_node=per_node,
+        resources=Resources(cpu=str(draw(st.integers(4, 128))), memory=f"{mem_gi}Gi"),
+        accelerator=draw(st.sampled_from(ACCELERATORS)),
+        rdma=draw(st.none() | st.just(Rdma(resource="rdma/ib", count=draw(st.integers(1, 4)), hca="mlx5"))),
+        nccl=NcclSettings(
+            socket_ifname=draw(st.sampled_from([None, "eth0", "^lo,docker"])),
+            debug=draw(st.none() | st.sampled_from(list(NcclDebug))),
+        ),
+        cluster_timeout_seconds=draw(st.integers(30, 3600)),
+        ray_port=ray_port,
+        port=port,
+        service_port=draw(st.sampled_from([80, 8000])),
+        health=HealthChecks(startup_timeout_seconds=draw(st.integers(60, 7200))),
+        replicas=1 if backend is MultiNodeBackend.KUBERAY else draw(st.integers(0, 3)),
+        cache=cache,
+        hf_token=draw(st.none() | st.just(SecretKeyRef("hf-token", "token"))),
+        api_key=draw(st.none() | st.just(SecretKeyRef("api", "key"))),
+        env=draw(st.dictionaries(st.sampled_from(["TEAM", "LOG_LEVEL", "OMP_NUM_THREADS"]), label_values, max_size=2)),
+        pod=PodOptions(
+            shared_memory=draw(st.sampled_from([None, SharedMemory.of("8Gi")])),
+            labels=draw(st.dictionaries(st.sampled_from(["team", "example.com/cost"]), label_values, max_size=2)),
+        ),
+    )
+
+
+def _templates(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if obj["kind"] == "RayCluster":
+        return obj["spec"]["headGroupSpec"]["template"], obj["spec"]["workerGroupSpecs"][0]["template"]
+    lwt = obj["spec"]["leaderWorkerTemplate"]
+    return lwt["leaderTemplate"], lwt["workerTemplate"]
+
+
+def _containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    pod = template["spec"]
+    return [*pod.get("initContainers", []), *pod["containers"]]
+
+
+def build(props: RayClusterProps) -> tuple[cdk8s.Chart, list[dict[str, Any]]]:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "c", namespace="ns", disable_resource_name_hashes=True)
+    RayCluster(chart, "r", props)
+    return chart, chart_objects(chart)
+
+
+@SETTINGS
+@given(ray_props())
+def test_valid_multinode_configurations_validate_and_keep_invariants(crd_dir: Path, props: RayClusterProps) -> None:
+    chart, objects = build(props)
+    for obj in objects:
+        if is_builtin(obj):
+            for version in K8S_VERSIONS:
+                assert k8s_errors(obj, version) == [], (obj["kind"], version)
+        else:
+            assert crd_errors(obj, crd_dir) == [], obj["kind"]
+    kind = "RayCluster" if props.backend is MultiNodeBackend.KUBERAY else "LeaderWorkerSet"
+    (workload,) = by_kind(objects, kind)
+    (service,) = by_kind(objects, "Service")
+    serving, worker = _templates(workload)
+    name = workload["metadata"]["name"]
+    # the Service selects the head/leader only: labels the operator forces on it and on no worker pod
+    if kind == "RayCluster":
+        assert service["spec"]["selector"] == {"ray.io/cluster": name, "ray.io/node-type": "head"}
+    else:
+        assert service["spec"]["selector"] == {LWS_NAME_LABEL: name, LWS_INDEX_LABEL: "0"}
+    for template in (serving, worker):
+        assert not set(service["spec"]["selector"]) & set(template["metadata"].get("labels", {}))
+    acc = props.accelerator.resource
+    for template, is_serving in ((serving, True), (worker, False)):
+        pod = template["spec"]
+        main = pod["containers"][0]
+        # /dev/shm, memory-backed, on every pod template
+        memory_volumes = {v["name"] for v in pod["volumes"] if v.get("emptyDir", {}).get("medium") == "Memory"}
+        assert any(m["mountPath"] == "/dev/shm" and m["name"] in memory_volumes for m in main["volumeMounts"])
+        # accelerator (and RDMA) request == limit
+        res = main["resources"]
+        assert res["requests"][acc] == res["limits"][acc] == str(props.accelerators_per_node)
+        if props.rdma is not None:
+            assert res["requests"][props.rdma.resource] == res["limits"][props.rdma.resource] == str(props.rdma.count)
+        assert pod["enableServiceLinks"] is False
+        # readiness only on the serving pod's main container
+        for container in _containers(template):
+            has_readiness = "readinessProbe" in container
+            assert has_readiness == (is_serving and container is main), (container["name"], is_serving)
+        # no secret values
+        for container in _containers(template):
+            for env in container.get("env", []):
+                if SECRET_WORDS.search(env["name"]):
+                    assert "valueFrom" in env and "value" not in env, env
+    assert by_kind(objects, "Secret") == []
+    assert not SECRETISH.search(str(objects))
+    assert len(by_kind(objects, "Job")) == (1 if props.model.downloads else 0)
+    for pvc in by_kind(objects, "PersistentVolumeClaim"):
+        assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert [f for f in lint(chart) if f.severity is Severity.ERROR] == []
+
+
+HF = ModelSource.huggingface("org/model", revision="a" * 40)
+INVALID: list[tuple[str, dict[str, Any]]] = [
+    ("name", {"name": "Bad_Name"}),
+    ("nodes", {"nodes": 1}),
+    ("accelerators_per_node", {"accelerators_per_node": 0}),
+    ("resources.accelerators", {"resources": Resources(cpu="4", memory="16Gi", accelerators=3)}),
+    ("engine.tensor_parallel_size", {"engine": EngineArgs(tensor_parallel_size=3)}),
+    ("engine.extra_args", {"engine": "--nnodes=2"}),
+    ("ray_port", {"ray_port": 8000}),
+    ("replicas", {"backend": MultiNodeBackend.KUBERAY, "replicas": 2}),
+    ("lws_startup_policy", {"backend": MultiNodeBackend.LWS, "lws_startup_policy": LwsStartupPolicy.LEADER_READY}),
+    ("cache", {"model": HF, "cache": ModelCache.empty_dir("10Gi")}),
+    ("cache.access_mode", {"model": HF, "cache": ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")}),
+    ("pod.shared_memory", {"pod": PodOptions(shared_memory=SharedMemory.disabled())}),
+    ("hf_token", {"hf_token": "hf_" + "x" * 34}),
+    ("api_key", {"api_key": "sk-" + "y" * 40}),
+    ("model.token", {"model": dataclasses.replace(HF, token="hf_" + "z" * 34)}),  # type: ignore[arg-type]
+    ("env", {"env": {"RAY_PORT": "1"}}),
+    ("nccl.socket_ifname", {"nccl": NcclSettings(socket_ifname="eth0; rm -rf /")}),
+    ("cluster_timeout_seconds", {"cluster_timeout_seconds": 5}),
+]
+
+
+@settings(max_examples=max(EXAMPLES // 4, 40), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(ray_props(), st.sampled_from(INVALID))
+def test_invalid_multinode_configurations_raise_config_error_naming_the_field(
+    props: RayClusterProps, bad: tuple[str, dict[str, Any]]
+) -> None:
+    field, overrides = bad
+    if overrides.get("engine") == "--nnodes=2":  # keep the valid layout, add a flag the construct renders
+        overrides = {"engine": dataclasses.replace(props.engine, extra_args=("--nnodes=2",))}
+    invalid = dataclasses.replace(props, **overrides)
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "c", namespace="ns", disable_resource_name_hashes=True)
+    with pytest.raises(ConfigError) as info:
+        RayCluster(chart, "r", invalid)
+    assert info.value.field == field, str(info.value)
+    assert str(info.value).startswith(f"c/r: {field}=")
+    assert not re.search(r"hf_x|sk-y|hf_z", str(info.value))  # a rejected secret is never echoed
+    assert chart_objects(chart) == []
