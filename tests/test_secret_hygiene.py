@@ -1,0 +1,303 @@
+"""Secret hygiene: no secret value is ever written into a manifest.
+
+- Every file of dist/ and the output of many generated configurations (the property-test strategies) are scanned
+  for Secret objects carrying data, secret-looking environment variables with a literal value, and token patterns.
+- The library has no API that writes a Secret, and every field that carries a secret accepts only a SecretKeyRef:
+  a literal raises ConfigError naming the field, without repeating the value.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+import re
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cdk8s
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+import vllm_constructs
+from tests.conftest import ROOT, chart_objects
+from tests.test_properties import valid_props
+from tests.test_properties_multinode import ray_props
+from vllm_constructs import (
+    ConfigError,
+    EngineArgs,
+    ModelInitJob,
+    ModelInitJobProps,
+    ModelSource,
+    RayCluster,
+    RayClusterProps,
+    Resources,
+    S3Credentials,
+    SecretKeyRef,
+    VllmServer,
+    VllmServerProps,
+    WorkloadIdentity,
+)
+from vllm_constructs.kube import Image
+
+EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
+SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL")
+TOKEN_PATTERNS = {
+    "Hugging Face token": re.compile(r"\bhf_[A-Za-z0-9]{30,}"),
+    "AWS access key id": re.compile(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b"),
+    "OpenAI-style key": re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"),
+    "GitHub token": re.compile(r"\b(ghp|gho|ghu|ghs|github_pat)_[A-Za-z0-9_]{30,}"),
+    "private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+}
+BLOB = re.compile(r"^[A-Za-z0-9+/_-]{40,}={0,2}$")
+DIST = sorted((ROOT / "dist").glob("*.yaml"))
+
+
+def _env_lists(node: Any) -> Iterator[list[dict[str, Any]]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("env"), list):
+            yield node["env"]
+        for value in node.values():
+            yield from _env_lists(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _env_lists(value)
+
+
+def _looks_like_blob(value: str) -> bool:
+    """A long base64/base64url run with mixed case and digits (a hex commit or digest is not one)."""
+    return (
+        bool(BLOB.match(value))
+        and not re.fullmatch(r"[0-9a-f]+", value)
+        and any(c.isupper() for c in value)
+        and any(c.isdigit() for c in value)
+    )
+
+
+def secret_problems(objects: list[dict[str, Any]]) -> list[str]:
+    """Every way the objects could carry a secret value."""
+    problems = []
+    for obj in objects:
+        where = f"{obj.get('kind')}/{(obj.get('metadata') or {}).get('name')}"
+        if obj.get("kind") == "Secret" and (obj.get("data") or obj.get("stringData")):
+            problems.append(f"{where}: Secret with data")
+        for env_list in _env_lists(obj):
+            for env in env_list:
+                value = env.get("value")
+                if not isinstance(value, str):
+                    continue
+                if SECRET_NAME.search(str(env.get("name", ""))):
+                    problems.append(f"{where}: {env['name']} has a literal value instead of valueFrom")
+                if _looks_like_blob(value):
+                    problems.append(f"{where}: {env.get('name')} holds a long base64 blob")
+        text = yaml.safe_dump(obj)
+        for what, pattern in TOKEN_PATTERNS.items():
+            if pattern.search(text):
+                problems.append(f"{where}: {what}")
+    return problems
+
+
+# --- the scanner itself finds what it looks for ------------------------------------------------------
+
+
+def _pod(env: list[dict[str, Any]], args: tuple[str, ...] = ()) -> dict[str, Any]:
+    container = {"name": "c", "image": "i:1", "env": env, "args": list(args)}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "d"},
+        "spec": {"template": {"spec": {"containers": [container]}}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("objects", "expected"),
+    [
+        ([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"t": "x"}}], ["Secret/s: Secret with data"]),
+        ([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"t": "eA=="}}], ["Secret/s: Secret with data"]),
+        ([{"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "Opaque"}], []),
+        ([_pod([{"name": "VLLM_API_KEY", "value": "abc"}])], ["Deployment/d: VLLM_API_KEY has a literal value instead of valueFrom"]),
+        ([_pod([{"name": "DB_PASSWORD", "value": ""}])], ["Deployment/d: DB_PASSWORD has a literal value instead of valueFrom"]),
+        ([_pod([{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "h", "key": "t"}}}])], []),
+        (
+            [_pod([{"name": "BLOB", "value": "QWxhZGRpbjpvcGVuIHNlc2FtZQ0KQWxhZGRpbjpvcGVuIHNlc2FtZQ0K"}])],
+            ["Deployment/d: BLOB holds a long base64 blob"],
+        ),
+        ([_pod([{"name": "REVISION", "value": "0e9e39f249a16976918f6564b8830bc894c89659"}])], []),
+        ([_pod([], ("--hf-token", "hf_" + "a1B2" * 9))], ["Deployment/d: Hugging Face token"]),
+        ([_pod([], ("AKIAIOSFODNN7EXAMPLE",))], ["Deployment/d: AWS access key id"]),
+        ([_pod([], ("sk-" + "x" * 48,))], ["Deployment/d: OpenAI-style key"]),
+        ([_pod([], ("ghp_" + "A" * 36,))], ["Deployment/d: GitHub token"]),
+        ([_pod([], ("-----BEGIN RSA PRIVATE KEY-----\nMII...",))], ["Deployment/d: private key"]),
+    ],
+)
+def test_the_scan_finds_secret_values(objects: list[dict[str, Any]], expected: list[str]) -> None:
+    assert secret_problems(objects) == expected
+
+
+# --- what the project writes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", DIST, ids=[p.name for p in DIST])
+def test_dist_carries_no_secret_value(path: Path) -> None:
+    objects = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    assert objects
+    assert secret_problems(objects) == []
+    # the secrets the apps use are there, as references
+    for env_list in _env_lists(objects):
+        for env in env_list:
+            if SECRET_NAME.search(env["name"]):
+                assert set(env) == {"name", "valueFrom"} and "secretKeyRef" in env["valueFrom"], env
+
+
+def test_dist_has_every_app() -> None:
+    assert len(DIST) >= 6
+
+
+HYGIENE = settings(max_examples=max(EXAMPLES // 2, 50), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _chart() -> cdk8s.Chart:
+    return cdk8s.Chart(cdk8s.App(), "c", namespace="ns", disable_resource_name_hashes=True)
+
+
+@HYGIENE
+@given(valid_props())
+def test_generated_single_node_servers_carry_no_secret_value(props: VllmServerProps) -> None:
+    chart = _chart()
+    VllmServer(chart, "s", dataclasses.replace(props, hf_token=SecretKeyRef("hf-token", "token")))
+    assert secret_problems(chart_objects(chart)) == []
+
+
+@HYGIENE
+@given(ray_props())
+def test_generated_multinode_servers_carry_no_secret_value(props: RayClusterProps) -> None:
+    chart = _chart()
+    RayCluster(chart, "r", props)
+    assert secret_problems(chart_objects(chart)) == []
+
+
+# --- the library has no way to write a secret ------------------------------------------------------------
+
+
+def test_library_source_never_emits_a_secret() -> None:
+    """No module emits kind Secret or writes data/stringData of one (ConfigMaps are the only data objects)."""
+    package = Path(vllm_constructs.__file__).parent
+    offenders = []
+    for source in sorted(package.glob("*.py")):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and node.value in ("Secret", "stringData"):
+                offenders.append(f"{source.name}:{node.lineno}: {node.value!r}")
+    assert offenders == []
+
+
+_SECRET_FIELD = re.compile(r"token|api_key|access_key|credential|password|secret")
+# a flag, and names of docker-registry Secrets (references by name): neither carries a secret value
+_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets"}
+
+
+def _public_dataclasses() -> list[type[Any]]:
+    return [
+        obj for name in vllm_constructs.__all__ if dataclasses.is_dataclass(obj := getattr(vllm_constructs, name)) and isinstance(obj, type)
+    ]
+
+
+def test_every_secret_field_of_the_public_api_is_a_reference() -> None:
+    checked = []
+    for cls in _public_dataclasses():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if _SECRET_FIELD.search(f.name) and f.name not in _NOT_SECRET_VALUES:
+                allowed = {a for a in typing.get_args(hints[f.name]) or (hints[f.name],) if a is not type(None)}
+                assert allowed <= {SecretKeyRef, S3Credentials}, (cls.__name__, f.name, hints[f.name])
+                checked.append(f"{cls.__name__}.{f.name}")
+    assert sorted(checked) == [
+        "ModelSource.credentials",
+        "ModelSource.token",
+        "RayClusterProps.api_key",
+        "RayClusterProps.hf_token",
+        "S3Credentials.access_key_id",
+        "S3Credentials.secret_access_key",
+        "VllmServerProps.api_key",
+        "VllmServerProps.hf_token",
+    ]
+
+
+# --- a literal where a secret goes raises ConfigError naming the field ---------------------------------------
+
+LEAK = "hf_" + "Q" * 34
+HF = ModelSource.huggingface("org/model", revision="a" * 40)
+
+
+def _expected(path: str, field: str) -> str:
+    return (
+        f"{path}: {field}=<str, redacted> is not a SecretKeyRef; a literal would write the secret into the manifests. "
+        "Allowed: SecretKeyRef(name, key) naming a key of an existing Secret, or None. "
+        "Fix: create the Secret outside the manifests (e.g. kubectl create secret generic) and pass SecretKeyRef(secret_name, key)."
+    )
+
+
+def _server(**changes: Any) -> VllmServerProps:
+    return VllmServerProps(**{"name": "llama", "model": HF, "resources": Resources(cpu="4", memory="16Gi", accelerators=1), **changes})
+
+
+def _ray(**changes: Any) -> RayClusterProps:
+    base = {
+        "name": "llama",
+        "model": HF,
+        "engine": EngineArgs(tensor_parallel_size=8, pipeline_parallel_size=2),
+        "resources": Resources(cpu="64", memory="900Gi"),
+    }
+    return RayClusterProps(**{**base, **changes})
+
+
+LITERAL_CASES = [
+    ("VllmServer", "hf_token", lambda: _server(hf_token=LEAK)),
+    ("VllmServer", "api_key", lambda: _server(api_key=LEAK)),
+    ("VllmServer", "model.token", lambda: _server(model=ModelSource.huggingface("org/model", revision="a" * 40, token=LEAK))),  # type: ignore[arg-type]
+    (
+        "VllmServer",
+        "model.credentials.secret_access_key",
+        lambda: _server(
+            model=ModelSource.s3(
+                "m",
+                bucket="bucket",
+                credentials=S3Credentials(access_key_id=SecretKeyRef("s3", "id"), secret_access_key=LEAK),  # type: ignore[arg-type]
+            )
+        ),
+    ),
+    ("VllmServer", "model.credentials", lambda: _server(model=ModelSource.s3("m", bucket="bucket", credentials=LEAK))),  # type: ignore[arg-type]
+    ("RayCluster", "hf_token", lambda: _ray(hf_token=LEAK)),
+    ("RayCluster", "api_key", lambda: _ray(api_key=LEAK)),
+    ("RayCluster", "model.token", lambda: _ray(model=dataclasses.replace(HF, token=LEAK))),
+]
+
+
+@pytest.mark.parametrize(("construct", "field", "make"), LITERAL_CASES, ids=[f"{c}-{f}" for c, f, _ in LITERAL_CASES])
+def test_fails_when_a_secret_field_gets_a_literal(construct: str, field: str, make: Any) -> None:
+    chart = _chart()
+    cls = {"VllmServer": VllmServer, "RayCluster": RayCluster}[construct]
+    with pytest.raises(ConfigError) as e:
+        cls(chart, "x", make())
+    assert str(e.value) == _expected("c/x", field)
+    assert LEAK not in str(e.value)
+    assert chart_objects(chart) == []
+
+
+def test_fails_when_a_model_init_job_gets_a_literal_token() -> None:
+    chart = _chart()
+    props = ModelInitJobProps(
+        server_name="llama",
+        source=dataclasses.replace(HF, token=LEAK),  # type: ignore[arg-type]
+        claim_name="cache",
+        image=Image("vllm/vllm-openai", tag="v0.33.0"),
+        identity=WorkloadIdentity(instance="llama"),
+    )
+    with pytest.raises(ConfigError) as e:
+        ModelInitJob(chart, "j", props)
+    assert str(e.value) == _expected("c/j", "source.token")
+    assert chart_objects(chart) == []
