@@ -198,7 +198,7 @@ INVALID: list[tuple[str, dict[str, Any]]] = [
     ("resources.accelerators", {"resources": Resources(cpu="4", memory="16Gi", accelerators=3)}),
     ("engine.tensor_parallel_size", {"engine": EngineArgs(tensor_parallel_size=3)}),
     ("engine.extra_args", {"engine": "--nnodes=2"}),
-    ("ray_port", {"ray_port": 8000}),
+    ("ray_port", {"ray_port": "the API port"}),
     ("replicas", {"backend": MultiNodeBackend.KUBERAY, "replicas": 2}),
     ("lws_startup_policy", {"backend": MultiNodeBackend.LWS, "lws_startup_policy": LwsStartupPolicy.LEADER_READY}),
     ("cache", {"model": HF, "cache": ModelCache.empty_dir("10Gi")}),
@@ -221,6 +221,8 @@ def test_invalid_multinode_configurations_raise_config_error_naming_the_field(
     field, overrides = bad
     if overrides.get("engine") == "--nnodes=2":  # keep the valid layout, add a flag the construct renders
         overrides = {"engine": dataclasses.replace(props.engine, extra_args=("--nnodes=2",))}
+    if overrides.get("ray_port") == "the API port":
+        overrides = {"ray_port": props.port}
     invalid = dataclasses.replace(props, **overrides)
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "c", namespace="ns", disable_resource_name_hashes=True)
