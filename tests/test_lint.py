@@ -450,9 +450,7 @@ def test_assert_clean_lists_every_error_and_returns_warnings(new_chart: Chart) -
         assert_clean(bad)
     errors = [f for f in lint(bad) if f.severity is Severity.ERROR]
     assert str(e.value) == (
-        "test: lint=2 error findings:\n"
-        + "".join(f"  - {f}\n" for f in errors)
-        + ". Allowed: no error findings. "
+        "test: lint=2 error findings:\n" + "".join(f"  - {f}\n" for f in errors) + ". Allowed: no error findings. "
         "Fix: change the props as each message says, or lower a rule's severity or waive it with LintPolicy."
     )
     out = io.StringIO()
