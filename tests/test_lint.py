@@ -487,3 +487,14 @@ def test_every_app_lints_without_errors(tmp_path: Any) -> None:
     out = io.StringIO()
     report(app, LINT_POLICY, stream=out)
     assert all(line.startswith("lint: warning [image-mutable-tag] ") for line in out.getvalue().splitlines())
+
+
+def test_report_prints_a_few_warnings_per_rule_and_counts_the_rest(tmp_path: Any) -> None:
+    app = build_app(str(tmp_path))
+    total = len(assert_clean(app, LINT_POLICY))
+    assert total > 3
+    out = io.StringIO()
+    report(app, LINT_POLICY, stream=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    assert lines[-1] == f"lint: warning [image-mutable-tag] ... and {total - 2} more like these (lint() lists every finding)"

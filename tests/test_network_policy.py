@@ -58,7 +58,8 @@ def pod_templates(objects: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 def test_single_server_admits_only_the_serving_port(new_chart: MakeChart) -> None:
     chart = new_chart()
-    VllmServer(chart, "s", VllmServerProps(name="llm", model=ModelSource.image("/m"), resources=Resources(cpu="1", memory="4Gi"), network_policy=POLICY))
+    props = VllmServerProps(name="llm", model=ModelSource.image("/m"), resources=Resources(cpu="1", memory="4Gi"), network_policy=POLICY)
+    VllmServer(chart, "s", props)
     objects = chart_objects(chart)
     policy = one(objects, "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]

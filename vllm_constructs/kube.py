@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from ._check import ENV_NAME_RE, LABEL_VALUE_RE, Checker, format_bytes
 
@@ -252,18 +252,24 @@ class Toleration:
 
 
 @dataclass(frozen=True, slots=True)
-class SecretKeyRef:
-    """A reference to one key of an existing Secret. The value never enters the manifests."""
-
+class _KeyRef:
     name: str
     key: str
     optional: bool = False
+    _source: ClassVar[str]
 
     def to_env_source(self) -> JsonObject:
         ref: JsonObject = {"name": self.name, "key": self.key}
         if self.optional:
             ref["optional"] = True
-        return {"secretKeyRef": ref}
+        return {self._source: ref}
+
+
+@dataclass(frozen=True, slots=True)
+class SecretKeyRef(_KeyRef):
+    """A reference to one key of an existing Secret. The value never enters the manifests."""
+
+    _source: ClassVar[str] = "secretKeyRef"
 
 
 class _Redacted:
@@ -289,18 +295,10 @@ def check_secret_ref(check: Checker, fld: str, value: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class ConfigMapKeyRef:
+class ConfigMapKeyRef(_KeyRef):
     """A reference to one key of an existing ConfigMap."""
 
-    name: str
-    key: str
-    optional: bool = False
-
-    def to_env_source(self) -> JsonObject:
-        ref: JsonObject = {"name": self.name, "key": self.key}
-        if self.optional:
-            ref["optional"] = True
-        return {"configMapKeyRef": ref}
+    _source: ClassVar[str] = "configMapKeyRef"
 
 
 @dataclass(frozen=True, slots=True)

@@ -580,6 +580,10 @@ def assert_clean(scope: IConstruct, policy: LintPolicy | None = None) -> list[Fi
     return findings
 
 
+REPORT_PER_RULE = 2
+"""Warnings printed per rule by :func:`report`; the rest are counted."""
+
+
 def report(scope: IConstruct, policy: LintPolicy | None = None, stream: TextIO | None = None) -> None:
     """For an app's entry point: print warnings to ``stream`` (stderr); exit 1 after printing the errors if any."""
     out = stream or sys.stderr
@@ -588,5 +592,11 @@ def report(scope: IConstruct, policy: LintPolicy | None = None, stream: TextIO |
     except ConfigError as exc:
         print(f"lint: {exc}", file=out)
         raise SystemExit(1) from exc
+    shown: dict[str, int] = {}
     for finding in warnings:
-        print(f"lint: {finding}", file=out)
+        shown[finding.rule] = shown.get(finding.rule, 0) + 1
+        if shown[finding.rule] <= REPORT_PER_RULE:
+            print(f"lint: {finding}", file=out)
+    for rule, count in shown.items():
+        if count > REPORT_PER_RULE:
+            print(f"lint: warning [{rule}] ... and {count - REPORT_PER_RULE} more like these (lint() lists every finding)", file=out)

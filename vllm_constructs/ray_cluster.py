@@ -76,7 +76,7 @@ from .model import (
     render_job,
     wait_container,
 )
-from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, ServerNetworkPolicy, _service_env_clash, network_policy_spec
+from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, ServerNetworkPolicy, _service_env_clash, network_policy_spec, server_base_env
 
 __all__ = [
     "LwsRollout",
@@ -369,17 +369,7 @@ def _model(
 ) -> tuple[str, dict[str, EnvValue], list[Volume], list[JsonObject], JsonObject | None, ModelInitJobProps | None, str]:
     """Model path, env, volumes and init containers shared by every pod, plus the PVC and the Job."""
     p.model.check(check, "model")
-    env: dict[str, EnvValue] = {
-        "HOME": HOME,
-        "USER": "vllm",
-        "XDG_CACHE_HOME": f"{HOME}/.cache",
-        "HF_HOME": f"{HOME}/.cache/huggingface",
-        "VLLM_CACHE_ROOT": f"{HOME}/.cache/vllm",
-        "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
-        "VLLM_NO_USAGE_STATS": "1",
-        "DO_NOT_TRACK": "1",
-        "HF_HUB_OFFLINE": "1",
-    }
+    env = {**server_base_env(), "HF_HUB_OFFLINE": "1"}
     volumes = [Volume(name="home", mount_path=HOME, source={"emptyDir": {}})]
     inits: list[JsonObject] = []
     claim = f"{p.name}-model-cache"

@@ -325,6 +325,21 @@ class _Plan:
     cache_access_mode: str | None
 
 
+def server_base_env() -> dict[str, EnvValue]:
+    """Environment of every vLLM pod: a writable HOME and caches under a read-only root filesystem (USER for
+    torch's cache paths under an arbitrary UID), and no usage reporting."""
+    return {
+        "HOME": HOME,
+        "USER": "vllm",
+        "XDG_CACHE_HOME": f"{HOME}/.cache",
+        "HF_HOME": f"{HOME}/.cache/huggingface",
+        "VLLM_CACHE_ROOT": f"{HOME}/.cache/vllm",
+        "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
+
+
 def _service_env_clash(name: str) -> str | None:
     prefix = name.upper().replace("-", "_")
     for suffix in ("_PORT", "_SERVICE_HOST", "_SERVICE_PORT"):
@@ -381,16 +396,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
 
     identity = WorkloadIdentity(instance=props.name, part_of=props.part_of, version=props.image.version_label)
     served_name = props.engine.served_model_name or props.model.default_served_name
-    env: dict[str, EnvValue] = {
-        "HOME": HOME,
-        "USER": "vllm",
-        "XDG_CACHE_HOME": f"{HOME}/.cache",
-        "HF_HOME": f"{HOME}/.cache/huggingface",
-        "VLLM_CACHE_ROOT": f"{HOME}/.cache/vllm",
-        "VLLM_CONFIG_ROOT": f"{HOME}/.config/vllm",
-        "VLLM_NO_USAGE_STATS": "1",
-        "DO_NOT_TRACK": "1",
-    }
+    env = server_base_env()
     volumes: list[Volume] = [Volume(name="home", mount_path=HOME, source={"emptyDir": {}})]
     init_containers: list[JsonObject] = []
     pvc: JsonObject | None = None
@@ -674,7 +680,10 @@ def network_policy_spec(
             egress.append({"to": [{"podSelector": peers}]})
         if np.egress_cidrs:
             egress.append(
-                {"to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs], "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports]}
+                {
+                    "to": [{"ipBlock": {"cidr": c}} for c in np.egress_cidrs],
+                    "ports": [{"protocol": "TCP", "port": p} for p in np.egress_ports],
+                }
             )
         spec["egress"] = egress
     return spec
