@@ -25,7 +25,7 @@ import yaml
 from constructs import Construct, Node
 
 from ._check import Checker
-from ._emit import JsonObject, emit, namespace_of
+from ._emit import JsonObject, adopt, emit, namespace_of, path_of, root_of
 from ._gvk import SCALED_OBJECT, TRIGGER_AUTHENTICATION
 from .promql import RENAMED_METRICS, VLLM_METRICS, ServerSeries, adapter_metric_name, adapter_rule
 from .vllm_server import VllmServer
@@ -254,12 +254,12 @@ def _resolve(check: Checker, props: AutoscalerProps) -> _Resolved:
 
 
 def _claim(scope: Construct, check: Checker, workload: ScaleTarget, path: str) -> None:
-    root = scope.node.root
+    root = root_of(scope)
     reg: dict[str, str] | None = getattr(root, "_vllm_constructs_autoscalers", None)
     if reg is None:
         reg = {}
         root._vllm_constructs_autoscalers = reg  # type: ignore[attr-defined]
-    key = workload.node.path
+    key = path_of(workload) if isinstance(workload, Construct) else workload.node.path
     if key in reg:
         check.fail(
             "target",
@@ -506,11 +506,12 @@ class Autoscaler(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: AutoscalerProps) -> None:
         super().__init__(scope, construct_id)
-        check = Checker(self.node.path)
+        adopt(self, scope, construct_id)
+        check = Checker(path_of(self))
         resolved = _resolve(check, props)
-        kind, spec, adapter = plan_autoscaler(self.node.path, props, resolved)
+        kind, spec, adapter = plan_autoscaler(path_of(self), props, resolved)
         name = check.dns_label("name", props.name or resolved.workload.name)
-        _claim(self, check, resolved.workload, self.node.path)
+        _claim(self, check, resolved.workload, path_of(self))
         self.props = props
         self.series = resolved.series
         labels = {**resolved.workload.selector_labels, "app.kubernetes.io/managed-by": "vllm-constructs"}

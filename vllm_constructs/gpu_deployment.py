@@ -12,7 +12,7 @@ import cdk8s
 from constructs import Construct
 
 from ._check import Checker
-from ._emit import JsonObject, emit, namespace_of
+from ._emit import JsonObject, adopt, emit, namespace_of, path_of, root_of
 from .kube import (
     Accelerator,
     ContainerPort,
@@ -165,7 +165,7 @@ class GpuDeploymentProps:
 
 def _registry(scope: Construct) -> dict[tuple[str, tuple[tuple[str, str], ...]], str]:
     """Selectors already taken in this app, keyed by (namespace, selector)."""
-    root = scope.node.root
+    root = root_of(scope)
     reg: dict[tuple[str, tuple[tuple[str, str], ...]], str] | None = getattr(root, "_vllm_constructs_selectors", None)
     if reg is None:
         reg = {}
@@ -399,8 +399,9 @@ class GpuDeployment(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: GpuDeploymentProps) -> None:
         super().__init__(scope, construct_id)
-        spec, identity = render_deployment(self.node.path, props)
-        claim_selector(self, self.node.path, identity.selector)
+        adopt(self, scope, construct_id)
+        spec, identity = render_deployment(path_of(self), props)
+        claim_selector(self, path_of(self), identity.selector)
         self.props = props
         self.identity = identity
         self.port = props.port

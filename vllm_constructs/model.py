@@ -16,7 +16,7 @@ from typing import Any
 from constructs import Construct
 
 from ._check import Checker
-from ._emit import JsonObject, emit
+from ._emit import JsonObject, adopt, emit, path_of
 from .gpu_deployment import WorkloadIdentity, content_hash
 from .kube import EnvValue, Image, SecretKeyRef, SecurityProfile, Volume, check_secret_ref, env_list
 
@@ -555,7 +555,8 @@ class ModelInitJob(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: ModelInitJobProps) -> None:
         super().__init__(scope, construct_id)
-        name, spec = render_job(self.node.path, props)
+        adopt(self, scope, construct_id)
+        name, spec = render_job(path_of(self), props)
         self.props = props
         self.job_name = name
         self.model_dir = f"{MODEL_MOUNT}/{props.source.cache_dir_name}"

@@ -17,7 +17,7 @@ import cdk8s
 from constructs import Construct
 
 from ._check import Checker
-from ._emit import JsonObject, emit, namespace_of
+from ._emit import JsonObject, adopt, emit, namespace_of, path_of
 from ._gvk import POD_MONITOR, PROMETHEUS_RULE, SERVICE_MONITOR
 from .promql import ServerSeries, identity_relabelings
 from .vllm_server import VllmServer
@@ -268,7 +268,8 @@ class Observability(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: ObservabilityProps) -> None:
         super().__init__(scope, construct_id)
-        check = Checker(self.node.path)
+        adopt(self, scope, construct_id)
+        check = Checker(path_of(self))
         server = props.server
         if not isinstance(server, VllmServer):
             check.fail("server", type(server).__name__, "is not a VllmServer", "a VllmServer", "pass the server construct")
@@ -276,7 +277,7 @@ class Observability(Construct):
         if not ns:
             check.fail(
                 "server",
-                server.node.path,
+                path_of(server),
                 "is in a chart without a namespace, so alerts could not tell it from a namesake in another namespace",
                 "a chart with namespace=...",
                 "set the chart's namespace",

@@ -49,7 +49,7 @@ import cdk8s
 from constructs import Construct
 
 from ._check import Checker
-from ._emit import JsonObject, emit
+from ._emit import JsonObject, adopt, emit, path_of
 from ._gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .gpu_deployment import GpuDeploymentProps, PodOptions, WorkloadIdentity, claim_selector, render_deployment
 from .kube import (
@@ -660,8 +660,9 @@ class RayCluster(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: RayClusterProps) -> None:
         super().__init__(scope, construct_id)
-        plan = plan_cluster(self.node.path, props)
-        claim_selector(self, self.node.path, plan.identity.selector)
+        adopt(self, scope, construct_id)
+        plan = plan_cluster(path_of(self), props)
+        claim_selector(self, path_of(self), plan.identity.selector)
         self.props = props
         self.served_model_name = plan.served_name
         self.identity = plan.identity

@@ -12,7 +12,7 @@ import cdk8s
 from constructs import Construct
 
 from ._check import Checker
-from ._emit import JsonObject, emit
+from ._emit import JsonObject, adopt, emit, path_of
 from .gpu_deployment import GpuDeployment, GpuDeploymentProps, PodOptions, WorkloadIdentity, content_hash, render_deployment
 from .kube import (
     Accelerator,
@@ -699,7 +699,8 @@ class VllmServer(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, props: VllmServerProps) -> None:
         super().__init__(scope, construct_id)
-        plan = plan_server(self.node.path, props)
+        adopt(self, scope, construct_id)
+        plan = plan_server(path_of(self), props)
         self.props = props
         self.names = plan.names
         self.served_model_name = plan.served_name
