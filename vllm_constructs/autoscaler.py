@@ -28,6 +28,7 @@ from ._check import Checker
 from ._emit import JsonObject, adopt, emit, namespace_of, path_of, root_of
 from ._gvk import SCALED_OBJECT, TRIGGER_AUTHENTICATION
 from .promql import RENAMED_METRICS, VLLM_METRICS, ServerSeries, adapter_metric_name, adapter_rule
+from .ray_cluster import RayCluster
 from .vllm_server import VllmServer
 
 __all__ = [
@@ -185,7 +186,7 @@ class ScalingBehavior:
 class AutoscalerProps:
     """Props of :class:`Autoscaler`. ``target``, ``scaling`` and ``max_replicas`` are required."""
 
-    target: VllmServer | ScaleTarget
+    target: VllmServer | RayCluster | ScaleTarget
     """The VllmServer, or any workload with a scale subresource. No default."""
     scaling: Scaling
     """What to scale on. No default."""
@@ -231,6 +232,23 @@ def _resolve(check: Checker, props: AutoscalerProps) -> _Resolved:
         series = ServerSeries.for_deployment(ns, dep.identity.instance, dep.name) if ns else None
         startup = props.startup_seconds if props.startup_seconds is not None else target.props.health.startup_timeout_seconds
         return _Resolved(dep, series, startup, target.cache_access_mode)
+    if isinstance(target, RayCluster):
+        if not target.scalable:
+            check.fail(
+                "target",
+                target.kind,
+                "has no scale subresource for whole serving groups (KubeRay scales Ray workers, not vLLM replicas)",
+                "a VllmServer, or a RayCluster on MultiNodeBackend.LWS or LWS_RAY_FREE",
+                "use backend=MultiNodeBackend.LWS to autoscale multi-node replicas",
+            )
+        ns = namespace_of(target)
+        group = target.selector_labels.get("app.kubernetes.io/instance", target.name)
+        # leaders ('<name>-<group index>') are the serving pods, so they alone carry vLLM's metrics
+        leaders = ServerSeries(ns, group, f"{target.name}-[0-9]+") if ns else None
+        budget = props.startup_seconds
+        if budget is None:
+            budget = target.props.health.startup_timeout_seconds + target.props.cluster_timeout_seconds
+        return _Resolved(target, leaders, budget, "ReadWriteMany")
     if not isinstance(target, ScaleTarget):
         check.fail(
             "target",

@@ -693,6 +693,8 @@ class RayCluster(Construct):
         )
         self.service = emit(self, "Service", api_version="v1", kind="Service", name=props.name, labels=labels, body={"spec": plan.service})
         self._selector = dict(plan.service["selector"])
+        self._gvk = (plan.api_version, plan.kind)
+        self.autoscaled = False
         self.network_policy: cdk8s.ApiObject | None = None
         if plan.network_policy is not None:
             self.network_policy = emit(
@@ -708,6 +710,30 @@ class RayCluster(Construct):
     @property
     def selector_labels(self) -> dict[str, str]:
         return dict(self._selector)
+
+    @property
+    def api_version(self) -> str:
+        return self._gvk[0]
+
+    @property
+    def kind(self) -> str:
+        return self._gvk[1]
+
+    @property
+    def name(self) -> str:
+        return self.props.name
+
+    @property
+    def scalable(self) -> bool:
+        """Whether an autoscaler can own the replica count: a LeaderWorkerSet scales whole groups through its scale
+        subresource; a KubeRay RayCluster has no group replica count to scale."""
+        return self.props.backend is not MultiNodeBackend.KUBERAY
+
+    def hand_replicas_to_autoscaler(self) -> None:
+        """Drop the LeaderWorkerSet's ``spec.replicas`` so a GitOps sync never fights the autoscaler."""
+        if self.scalable and not self.autoscaled:
+            self.resource.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+            self.autoscaled = True
 
     @property
     def service_name(self) -> str:
