@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cdk8s
 import pytest
+import yaml
 
 from tests.conftest import SHARED
 from vllm_constructs import ConfigError
@@ -162,3 +163,47 @@ def test_migrated_module_renders_what_template_renders(values_file: Path, tmp_pa
     )
     chart = chart_cls(app)
     assert "---\n" + cdk8s.Yaml.stringify(*chart.to_json()) == render_template("demo", values, namespace="ns-vllm")
+
+
+def _deployment_pod(values: dict[str, object]) -> dict[str, object]:
+    docs = [d for d in yaml.safe_load_all(render_template("demo", values, namespace="ns")) if d]
+    pod: dict[str, object] = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    return pod
+
+
+def test_chart_bug_7_image_run_as_user_is_honoured() -> None:
+    pod = _deployment_pod(load_values(sets=["image.runAsUser=1001"]))
+    assert pod["securityContext"]["runAsUser"] == 1001  # type: ignore[index]
+    top = _deployment_pod(load_values(sets=["runAsUser=1002"]))
+    assert top["securityContext"]["runAsUser"] == 1002  # type: ignore[index]
+
+
+def test_image_security_context_maps_to_the_security_profile() -> None:
+    pod = _deployment_pod(load_values(sets=["image.securityContext.runAsUser=3000", "image.securityContext.readOnlyRootFilesystem=false"]))
+    assert pod["securityContext"]["runAsUser"] == 3000  # type: ignore[index]
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False  # type: ignore[index]
+
+
+def test_hidden_env_keys_of_the_download_and_the_wait_container() -> None:
+    values = load_values(
+        sets=[
+            "extraInit.modelDownload.downloadJob.env[0].name=HTTPS_PROXY",
+            "extraInit.modelDownload.downloadJob.env[0].value=http://proxy:3128",
+            "extraInit.modelDownload.waitContainer.env[0].name=WAIT_INTERVAL_SECONDS",
+            "extraInit.modelDownload.waitContainer.env[0].value=30",
+        ]
+    )
+    docs = [d for d in yaml.safe_load_all(render_template("demo", values, namespace="ns")) if d]
+    job_env = {
+        e["name"]: e.get("value") for e in next(d for d in docs if d["kind"] == "Job")["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert job_env["HTTPS_PROXY"] == "http://proxy:3128"
+    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    wait_env = {e["name"]: e.get("value") for e in pod["initContainers"][0]["env"]}
+    assert wait_env["WAIT_INTERVAL_SECONDS"] == "30"
+
+
+def test_startup_probe_the_chart_ignores_sets_our_budget() -> None:
+    pod = _deployment_pod(load_values(sets=["startupProbe.periodSeconds=20", "startupProbe.failureThreshold=90"]))
+    startup = pod["containers"][0]["startupProbe"]  # type: ignore[index]
+    assert (startup["periodSeconds"], startup["failureThreshold"]) == (20, 90)
