@@ -344,10 +344,26 @@ def test_server_reads_what_the_job_writes_offline_and_read_only() -> None:
 def test_hf_token_goes_to_the_download_only() -> None:
     objects = synth(model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"))
     job_env = env_of(job_container(objects))
-    assert job_env["HF_TOKEN"] == {"secretKeyRef": {"name": "hf", "key": "token"}}
+    assert "HF_TOKEN" not in job_env, "the token is a file, never an environment variable"
+    assert job_env["HF_TOKEN_PATH"] == "/var/run/secrets/huggingface/token"
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in job_container(objects)["volumeMounts"]
+    job_volumes = {v["name"]: v for v in one(objects, "Job")["spec"]["template"]["spec"]["volumes"]}
+    assert job_volumes["hf-token"]["secret"] == {"secretName": "hf", "items": [{"key": "token", "path": "token"}], "defaultMode": 0o440}
     assert job_env["HF_REPO_ID"] == "meta-llama/Llama-3.1-8B-Instruct"
-    assert "HF_TOKEN" not in env_of(vllm(objects))
+    assert "HF_TOKEN" not in env_of(vllm(objects)) and "HF_TOKEN_PATH" not in env_of(vllm(objects))
+    assert "hf-token" not in {v["name"] for v in pod_spec(objects)["volumes"]}, "the server never sees the token"
     assert job_container(objects)["image"] == "vllm/vllm-openai:v0.33.0"
+
+
+def test_hf_token_file_in_init_container_mode_is_mounted_by_the_download_only() -> None:
+    objects = synth(
+        model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"), download_mode=DownloadMode.INIT_CONTAINER, cache=ModelCache.empty_dir("50Gi")
+    )
+    pod = pod_spec(objects)
+    assert {v["name"]: v for v in pod["volumes"]}["hf-token"]["secret"]["secretName"] == "hf"
+    download = next(c for c in pod["initContainers"] if c["name"] == "download-model")
+    assert {"name": "hf-token", "mountPath": "/var/run/secrets/huggingface", "readOnly": True} in download["volumeMounts"]
+    assert all(m["name"] != "hf-token" for m in vllm(objects)["volumeMounts"])
 
 
 @pytest.mark.parametrize(

@@ -342,10 +342,14 @@ def test_waiter_timeout_is_bounded(s3_case: Callable[..., S3Case]) -> None:
 
 FAKE_HF = """\
 #!{python}
-# Stand-in for the 'hf' CLI: records argv and HF_TOKEN, then behaves as FAKE_HF_MODE says.
+# Stand-in for the 'hf' CLI: records argv and the token it finds the way huggingface_hub does (HF_TOKEN, else the
+# file HF_TOKEN_PATH names), then behaves as FAKE_HF_MODE says.
 import json, os, sys, time
+token = os.environ.get("HF_TOKEN")
+if token is None and os.environ.get("HF_TOKEN_PATH") and os.path.exists(os.environ["HF_TOKEN_PATH"]):
+    token = open(os.environ["HF_TOKEN_PATH"]).read().strip()
 with open(os.environ["FAKE_HF_LOG"], "a") as log:
-    log.write(json.dumps({{"argv": sys.argv[1:], "token": os.environ.get("HF_TOKEN")}}) + "\\n")
+    log.write(json.dumps({{"argv": sys.argv[1:], "token": token}}) + "\\n")
 mode = os.environ["FAKE_HF_MODE"]
 args = sys.argv[1:]
 local_dir = args[args.index("--local-dir") + 1]
@@ -374,9 +378,28 @@ class HfCase:
     container: dict[str, Any]
     waiter: dict[str, Any]
     secrets: dict[tuple[str, str], str]
+    volumes: list[dict[str, Any]]
+
+    def project_secret_files(self) -> dict[str, str]:
+        """What the kubelet does: write each mounted Secret volume's items under a temp root, and map every env value
+        that names a file under a mount to the projected copy."""
+        volumes = {v["name"]: v for v in self.volumes}
+        moved: dict[str, str] = {}
+        for mount in self.container.get("volumeMounts", []):
+            secret = volumes[mount["name"]].get("secret")
+            if secret is None:
+                continue
+            root = self.tmp / "projected" / mount["mountPath"].lstrip("/")
+            root.mkdir(parents=True, exist_ok=True)
+            for item in secret["items"]:
+                (root / item["path"]).write_text(self.secrets[(secret["secretName"], item["key"])])
+            for env in self.container["env"]:
+                if str(env.get("value", "")).startswith(mount["mountPath"] + "/"):
+                    moved[env["name"]] = str(root / env["value"][len(mount["mountPath"]) + 1 :])
+        return moved
 
     def download(self, mode: str, timeout_s: int | None = None) -> Result:
-        overrides = {"MODEL_DIR": str(self.model_dir)}
+        overrides = {"MODEL_DIR": str(self.model_dir), **self.project_secret_files()}
         if timeout_s is not None:
             overrides["DOWNLOAD_TIMEOUT_SECONDS"] = str(timeout_s)
         env = resolve_env(self.container, self.secrets, **overrides)
@@ -412,6 +435,7 @@ def hf_case(tmp_path: Path) -> HfCase:
         job_container(objects),
         wait_init_container(objects),
         secrets,
+        one(objects, "Job")["spec"]["template"]["spec"]["volumes"],
     )
 
 

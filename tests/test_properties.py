@@ -180,10 +180,13 @@ def test_valid_configurations_validate_and_keep_invariants(props: VllmServerProp
     assert pod["enableServiceLinks"] is False
     # no secret values: no Secret objects, secret-bearing env only as references
     assert by_kind(objects, "Secret") == []
+    secret_volumes = {v["name"] for v in pod.get("volumes", []) if "secret" in v}
     for container in [*pod.get("initContainers", []), *pod["containers"]]:
+        secret_dirs = [m["mountPath"] + "/" for m in container.get("volumeMounts", []) if m["name"] in secret_volumes]
         for env in container.get("env", []):
             if any(word in env["name"] for word in ("TOKEN", "KEY", "SECRET", "PASSWORD")) and env["name"] != "AWS_EC2_METADATA_DISABLED":
-                assert "valueFrom" in env, env
+                # a reference to a Secret: valueFrom, or a path into a mounted Secret volume
+                assert "valueFrom" in env or any(env["value"].startswith(d) for d in secret_dirs), env
     assert not SECRETISH.search(str(objects))
 
 

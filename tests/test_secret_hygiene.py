@@ -89,7 +89,8 @@ def secret_problems(objects: list[dict[str, Any]]) -> list[str]:
                 value = env.get("value")
                 if not isinstance(value, str):
                     continue
-                if SECRET_NAME.search(str(env.get("name", ""))):
+                names_a_file = str(env.get("name", "")).endswith(("_PATH", "_FILE")) and value.startswith("/")
+                if SECRET_NAME.search(str(env.get("name", ""))) and not names_a_file:
                     problems.append(f"{where}: {env['name']} has a literal value instead of valueFrom")
                 if _looks_like_blob(value):
                     problems.append(f"{where}: {env.get('name')} holds a long base64 blob")
@@ -122,6 +123,8 @@ def _pod(env: list[dict[str, Any]], args: tuple[str, ...] = ()) -> dict[str, Any
         ([_pod([{"name": "VLLM_API_KEY", "value": "abc"}])], ["Deployment/d: VLLM_API_KEY has a literal value instead of valueFrom"]),
         ([_pod([{"name": "DB_PASSWORD", "value": ""}])], ["Deployment/d: DB_PASSWORD has a literal value instead of valueFrom"]),
         ([_pod([{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "h", "key": "t"}}}])], []),
+        ([_pod([{"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"}])], []),
+        ([_pod([{"name": "HF_TOKEN_PATH", "value": "hf_abc"}])], ["Deployment/d: HF_TOKEN_PATH has a literal value instead of valueFrom"]),
         (
             [_pod([{"name": "BLOB", "value": "QWxhZGRpbjpvcGVuIHNlc2FtZQ0KQWxhZGRpbjpvcGVuIHNlc2FtZQ0K"}])],
             ["Deployment/d: BLOB holds a long base64 blob"],
@@ -149,7 +152,9 @@ def test_dist_carries_no_secret_value(path: Path) -> None:
     # the secrets the apps use are there, as references
     for env_list in _env_lists(objects):
         for env in env_list:
-            if SECRET_NAME.search(env["name"]):
+            if env["name"] == "HF_TOKEN_PATH":
+                assert env["value"] == "/var/run/secrets/huggingface/token", env  # the projected Secret file
+            elif SECRET_NAME.search(env["name"]):
                 assert set(env) == {"name", "valueFrom"} and "secretKeyRef" in env["valueFrom"], env
 
 

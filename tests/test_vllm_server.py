@@ -200,8 +200,12 @@ def test_chart_bug_12_secrets_are_references_only(new_chart: MakeChart) -> None:
     env = {e["name"]: e for e in vllm_container(objs)["env"]}
     assert env["VLLM_API_KEY"] == {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "api", "key": "key"}}}
     assert "HF_TOKEN" not in env, "the server runs offline; only the download needs the token"
-    job_env = {e["name"]: e for e in one(objs, "Job")["spec"]["template"]["spec"]["containers"][0]["env"]}
-    assert job_env["HF_TOKEN"]["valueFrom"] == {"secretKeyRef": {"name": "hf", "key": "token"}}
+    job = one(objs, "Job")["spec"]["template"]["spec"]
+    job_env = {e["name"]: e for e in job["containers"][0]["env"]}
+    assert job_env["HF_TOKEN_PATH"]["value"] == "/var/run/secrets/huggingface/token"
+    assert {"name": "hf-token", "secret": {"secretName": "hf", "items": [{"key": "token", "path": "token"}], "defaultMode": 0o440}} in job[
+        "volumes"
+    ]
 
 
 def test_server_runs_offline_from_the_cache_with_writable_home(new_chart: MakeChart) -> None:

@@ -33,6 +33,8 @@ __all__ = [
 
 MODEL_MOUNT = "/models"
 MARKER = ".vllm-constructs-complete"
+HF_TOKEN_DIR = "/var/run/secrets/huggingface"  # noqa: S105 - a mount path, not a secret
+HF_TOKEN_VOLUME = "hf-token"  # noqa: S105 - a volume name
 DEFAULT_S3_IMAGE = Image("amazon/aws-cli", tag="2.17.0")
 _HF_REPO_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
@@ -270,6 +272,18 @@ class ModelSource:
                 "name the file without folders",
             )
 
+    def secret_volumes(self) -> list[JsonObject]:
+        """Pod volumes the download needs: the Hugging Face token as a file (read through HF_TOKEN_PATH)."""
+        if self.kind != "hf" or self.token is None:
+            return []
+        secret: JsonObject = {"secretName": self.token.name, "items": [{"key": self.token.key, "path": "token"}], "defaultMode": 0o440}
+        if self.token.optional:
+            secret["optional"] = True
+        return [{"name": HF_TOKEN_VOLUME, "secret": secret}]
+
+    def secret_mounts(self) -> list[JsonObject]:
+        return [{"name": HF_TOKEN_VOLUME, "mountPath": HF_TOKEN_DIR, "readOnly": True}] if self.secret_volumes() else []
+
     def download_env(self) -> dict[str, EnvValue]:
         env: dict[str, EnvValue] = {}
         if self.kind == "hf":
@@ -279,7 +293,8 @@ class ModelSource:
             if self.exclude:
                 env["HF_EXCLUDE"] = "\n".join(self.exclude)
             if self.token is not None:
-                env["HF_TOKEN"] = self.token
+                # the token is a file projected from the Secret, never an environment variable
+                env["HF_TOKEN_PATH"] = f"{HF_TOKEN_DIR}/token"
             env["HF_HUB_DISABLE_TELEMETRY"] = "1"
         elif self.kind == "s3":
             if self.endpoint is not None:
@@ -409,7 +424,7 @@ def download_container(
         "env": env_list(env, check, "download_env"),
         "resources": dict(resources),
         "securityContext": security.container_json(),
-        "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}],
+        "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_MOUNT}, {"name": "tmp", "mountPath": "/tmp"}, *source.secret_mounts()],
     }
     return container
 
@@ -536,6 +551,7 @@ def render_job(path: str, props: ModelInitJobProps) -> tuple[str, JsonObject]:
     pod["volumes"] = [
         {"name": "model-cache", "persistentVolumeClaim": {"claimName": props.claim_name}},
         {"name": "tmp", "emptyDir": {}},
+        *props.source.secret_volumes(),
     ]
     spec: JsonObject = {
         "backoffLimit": props.backoff_limit,

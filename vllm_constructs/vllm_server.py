@@ -399,6 +399,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     env = server_base_env()
     volumes: list[Volume] = [Volume(name="home", mount_path=HOME, source={"emptyDir": {}})]
     init_containers: list[JsonObject] = []
+    secret_volumes: list[JsonObject] = []  # mounted only by the download init container
     pvc: JsonObject | None = None
     job: ModelInitJobProps | None = None
     access_mode: str | None = None
@@ -518,6 +519,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                 )
             )
             volumes.append(cache_volume(cache, names.cache_claim))
+            secret_volumes = source.secret_volumes()
         if cache.kind == "pvc":
             pvc_spec: JsonObject = {"accessModes": [access_mode], "resources": {"requests": {"storage": cache.size}}}
             if cache.storage_class:
@@ -598,6 +600,7 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
         replicas=props.replicas,
         rollout=props.rollout,
         volumes=tuple(volumes),
+        extra_volumes=tuple(secret_volumes),
         pod=pod,
     )
     spec, _ = render_deployment(path, deployment)

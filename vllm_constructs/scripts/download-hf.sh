@@ -1,6 +1,6 @@
 # vllm-constructs: download a model from the Hugging Face Hub into $MODEL_DIR, verify it, mark it complete.
 # Inputs (env): MODEL_DIR, SOURCE_URI, REVISION, HF_REPO_ID, optional HF_INCLUDE / HF_EXCLUDE
-# (newline-separated patterns), CHECKSUM_FILE, DOWNLOAD_TIMEOUT_SECONDS; the token comes from HF_TOKEN.
+# (newline-separated patterns), CHECKSUM_FILE, DOWNLOAD_TIMEOUT_SECONDS; the token comes from the file HF_TOKEN_PATH names (or HF_TOKEN).
 set -euo pipefail
 : "${MODEL_DIR:?MODEL_DIR is not set}" "${SOURCE_URI:?SOURCE_URI is not set}" "${REVISION:?REVISION is not set}"
 : "${HF_REPO_ID:?HF_REPO_ID is not set}"
@@ -22,6 +22,6 @@ if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
   echo "ERROR: hf download of $HF_REPO_ID@$REVISION timed out after ${limit}s (DOWNLOAD_TIMEOUT_SECONDS)" >&2; exit 1
 fi
 if [ "$rc" -ne 0 ]; then
-  echo "ERROR: hf download of $HF_REPO_ID@$REVISION failed (exit $rc): check the repository id, the revision and the token (HF_TOKEN) for gated models" >&2
+  echo "ERROR: hf download of $HF_REPO_ID@$REVISION failed (exit $rc): check the repository id, the revision and the token (the Secret behind HF_TOKEN_PATH) for gated models" >&2
   exit 1
 fi
