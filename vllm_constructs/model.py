@@ -5,6 +5,7 @@ guard init container in every server pod waits for.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Mapping
@@ -584,3 +585,102 @@ class ModelInitJob(Construct):
 
 def cache_volume(cache: ModelCache, claim_name: str) -> Volume:
     return Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim_name), read_only=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelDelivery:
+    """What a serving pod needs to find its weights: the path vLLM serves, offline env, mounts, guard containers,
+    and the download Job (if any). Shared by VllmServer and RayCluster."""
+
+    model_path: str
+    env: dict[str, EnvValue]
+    volumes: tuple[Volume, ...]
+    init_containers: tuple[JsonObject, ...] = ()
+    job: ModelInitJobProps | None = None
+
+
+def with_token(source: ModelSource, hf_token: SecretKeyRef | None) -> ModelSource:
+    """The source with the construct-level Hugging Face token, unless the source names its own."""
+    if source.kind == "hf" and hf_token is not None and source.token is None:
+        return dataclasses.replace(source, token=hf_token)
+    return source
+
+
+def download_image_for(source: ModelSource, download_image: Image | None, server_image: Image, check: Checker) -> Image:
+    """The download's image: as given, else the AWS CLI for S3 and the server image (it has 'hf') for the Hub."""
+    image = download_image or (DEFAULT_S3_IMAGE if source.kind == "s3" else server_image)
+    image.check(check, "download_image")
+    return image
+
+
+def deliver_local(source: ModelSource) -> ModelDelivery:
+    """A model already on a claim (mounted read-only) or baked into the image: no download."""
+    offline: dict[str, EnvValue] = {"HF_HUB_OFFLINE": "1"}
+    if source.kind == "pvc":
+        claim = {"persistentVolumeClaim": {"claimName": source.claim_name, "readOnly": True}}
+        volume = Volume(name="model", mount_path=MODEL_MOUNT, source=claim, read_only=True)
+        return ModelDelivery(f"{MODEL_MOUNT}/{source.location.strip('/')}".rstrip("/"), offline, (volume,))
+    return ModelDelivery(source.location, offline, ())
+
+
+def deliver_by_job(
+    check: Checker,
+    path: str,
+    *,
+    source: ModelSource,
+    cache: ModelCache,
+    claim_name: str,
+    job_name_base: str,
+    server_image: Image,
+    download_image: Image,
+    identity: WorkloadIdentity,
+    security: SecurityProfile,
+    wait_timeout_seconds: int,
+    co_locate_with: Mapping[str, str] | None = None,
+    download_env: Mapping[str, EnvValue] = {},
+    download_command: tuple[str, ...] = (),
+    download_args: tuple[str, ...] = (),
+    wait_env: Mapping[str, EnvValue] = {},
+    wait_command: tuple[str, ...] = (),
+    wait_args: tuple[str, ...] = (),
+) -> ModelDelivery:
+    """One Job fills the shared cache; every serving pod mounts it read-only behind a wait guard and runs offline.
+    The caller has checked that the cache's access mode fits its pods."""
+    model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
+    job = ModelInitJobProps(
+        server_name=job_name_base,
+        source=source,
+        claim_name=cache.claim_name or claim_name,
+        image=download_image,
+        identity=identity,
+        security=security,
+        co_locate_with=co_locate_with,
+        env=download_env,
+        command=download_command,
+        args=download_args,
+        active_deadline_seconds=wait_timeout_seconds,
+    )
+    render_job(f"{path}/ModelDownload", job)
+    guard = wait_container(
+        source=source,
+        model_dir=model_dir,
+        image=server_image,
+        security=security,
+        timeout_seconds=wait_timeout_seconds,
+        check=check,
+        extra_env=wait_env,
+        command=wait_command,
+        args=wait_args,
+    )
+    volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim_name), read_only=True)
+    return ModelDelivery(model_dir, {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, (volume,), (guard,), job)
+
+
+def claim_spec(cache: ModelCache, access_mode: str | None) -> JsonObject | None:
+    """The spec of the cache PVC the construct creates (None for existing claims and per-pod caches)."""
+    if cache.kind != "pvc":
+        return None
+    spec: JsonObject = {"accessModes": [access_mode], "resources": {"requests": {"storage": cache.size}}}
+    if cache.storage_class:
+        spec["storageClassName"] = cache.storage_class
+    return spec

@@ -66,15 +66,16 @@ from .kube import (
     check_secret_ref,
 )
 from .model import (
-    DEFAULT_S3_IMAGE,
-    MODEL_MOUNT,
     ModelCache,
     ModelInitJob,
     ModelInitJobProps,
     ModelSource,
     _script,
-    render_job,
-    wait_container,
+    claim_spec,
+    deliver_by_job,
+    deliver_local,
+    download_image_for,
+    with_token,
 )
 from .vllm_server import DEFAULT_VLLM_IMAGE, HOME, EngineArgs, ServerNetworkPolicy, _service_env_clash, network_policy_spec, server_base_env
 
@@ -369,12 +370,9 @@ def _model(
 ) -> tuple[str, dict[str, EnvValue], list[Volume], list[JsonObject], JsonObject | None, ModelInitJobProps | None, str]:
     """Model path, env, volumes and init containers shared by every pod, plus the PVC and the Job."""
     p.model.check(check, "model")
-    env = {**server_base_env(), "HF_HUB_OFFLINE": "1"}
+    env = server_base_env()
     volumes = [Volume(name="home", mount_path=HOME, source={"emptyDir": {}})]
-    inits: list[JsonObject] = []
     claim = f"{p.name}-model-cache"
-    pvc: JsonObject | None = None
-    job: ModelInitJobProps | None = None
     if p.model.downloads:
         cache = p.cache or ModelCache.pvc("1000Gi", access_mode="ReadWriteMany")
         cache.check(check, "cache")
@@ -395,51 +393,28 @@ def _model(
                 "ReadWriteMany",
                 "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class (NFS, CephFS, Filestore, EFS, ...)",
             )
-        model_dir = f"{MODEL_MOUNT}/{p.model.cache_dir_name}"
-        env["TRANSFORMERS_OFFLINE"] = "1"
-        image = p.download_image or (DEFAULT_S3_IMAGE if p.model.kind == "s3" else p.image)
-        image.check(check, "download_image")
-        source = p.model
-        if source.kind == "hf" and p.hf_token is not None and source.token is None:
-            source = dataclasses.replace(source, token=p.hf_token)
+        image = download_image_for(p.model, p.download_image, p.image, check)
         claim = cache.claim_name or claim
-        job = ModelInitJobProps(
-            server_name=p.name,
-            source=source,
+        delivery = deliver_by_job(
+            check,
+            path,
+            source=with_token(p.model, p.hf_token),
+            cache=cache,
             claim_name=claim,
-            image=image,
+            job_name_base=p.name,
+            server_image=p.image,
+            download_image=image,
             identity=identity,
             security=p.pod.security,
-            active_deadline_seconds=p.wait_timeout_seconds,
+            wait_timeout_seconds=p.wait_timeout_seconds,
         )
-        render_job(f"{path}/ModelDownload", job)
-        inits.append(
-            wait_container(
-                source=source,
-                model_dir=model_dir,
-                image=p.image,
-                security=p.pod.security,
-                timeout_seconds=p.wait_timeout_seconds,
-                check=check,
-            )
-        )
-        volumes.append(Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=True))
-        if cache.kind == "pvc":
-            pvc = {"accessModes": [mode], "resources": {"requests": {"storage": cache.size}}}
-            if cache.storage_class:
-                pvc["storageClassName"] = cache.storage_class
-        return model_dir, env, volumes, inits, pvc, job, claim
-    if p.model.kind == "pvc":
-        volumes.append(
-            Volume(
-                name="model",
-                mount_path=MODEL_MOUNT,
-                source={"persistentVolumeClaim": {"claimName": p.model.claim_name, "readOnly": True}},
-                read_only=True,
-            )
-        )
-        return f"{MODEL_MOUNT}/{p.model.location.strip('/')}".rstrip("/"), env, volumes, inits, None, None, claim
-    return p.model.location, env, volumes, inits, None, None, claim
+        env.update(delivery.env)
+        volumes.extend(delivery.volumes)
+        return delivery.model_path, env, volumes, list(delivery.init_containers), claim_spec(cache, mode), delivery.job, claim
+    local = deliver_local(p.model)
+    env.update(local.env)
+    volumes.extend(local.volumes)
+    return local.model_path, env, volumes, [], None, None, claim
 
 
 def _pod_template(

@@ -28,17 +28,20 @@ from .kube import (
     check_secret_ref,
 )
 from .model import (
-    DEFAULT_S3_IMAGE,
     MODEL_MOUNT,
     DownloadMode,
     ModelCache,
+    ModelDelivery,
     ModelInitJob,
     ModelInitJobProps,
     ModelSource,
     cache_volume,
+    claim_spec,
+    deliver_by_job,
+    deliver_local,
     download_container,
-    render_job,
-    wait_container,
+    download_image_for,
+    with_token,
 )
 
 __all__ = [
@@ -409,15 +412,8 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
     cache.check(check, "cache")
     many_readers = props.replicas > 1
     if props.model.downloads:
-        model_dir = f"{MODEL_MOUNT}/{props.model.cache_dir_name}"
-        model_path = model_dir
-        env["HF_HUB_OFFLINE"] = "1"
-        env["TRANSFORMERS_OFFLINE"] = "1"
-        image = props.download_image or (DEFAULT_S3_IMAGE if props.model.kind == "s3" else props.image)
-        image.check(check, "download_image")
-        source = props.model
-        if props.model.kind == "hf" and props.hf_token is not None and source.token is None:
-            source = dataclasses.replace(source, token=props.hf_token)
+        image = download_image_for(props.model, props.download_image, props.image, check)
+        source = with_token(props.model, props.hf_token)
         if props.download_mode is DownloadMode.JOB:
             if not cache.shared:
                 check.fail(
@@ -463,35 +459,25 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                         "leave co_locate_download unset, or use a ReadWriteMany cache",
                     )
                 co_locate = True
-            job = ModelInitJobProps(
-                server_name=names.download_job_base or names.deployment,
+            delivery = deliver_by_job(
+                check,
+                path,
                 source=source,
-                claim_name=cache.claim_name or names.cache_claim,
-                image=image,
+                cache=cache,
+                claim_name=names.cache_claim,
+                job_name_base=names.download_job_base or names.deployment,
+                server_image=props.image,
+                download_image=image,
                 identity=identity,
                 security=pod.security,
+                wait_timeout_seconds=props.wait_timeout_seconds,
                 co_locate_with=identity.selector if co_locate else None,
-                env=props.download_env,
-                command=props.download_command,
-                args=props.download_args,
-                active_deadline_seconds=props.wait_timeout_seconds,
-            )
-            render_job(f"{path}/ModelDownload", job)
-            init_containers.append(
-                wait_container(
-                    source=source,
-                    model_dir=model_dir,
-                    image=props.image,
-                    security=pod.security,
-                    timeout_seconds=props.wait_timeout_seconds,
-                    check=check,
-                    extra_env=props.wait_env,
-                    command=props.wait_command,
-                    args=props.wait_args,
-                )
-            )
-            volumes.append(
-                Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(names.cache_claim), read_only=True)
+                download_env=props.download_env,
+                download_command=props.download_command,
+                download_args=props.download_args,
+                wait_env=props.wait_env,
+                wait_command=props.wait_command,
+                wait_args=props.wait_args,
             )
         else:
             access_mode = cache.resolved_access_mode(many_readers)
@@ -503,42 +489,31 @@ def plan_server(path: str, props: VllmServerProps) -> _Plan:
                     "ModelCache.empty_dir / ephemeral (per pod) or a ReadWriteMany claim",
                     "use a per-pod cache with DownloadMode.INIT_CONTAINER",
                 )
-            init_containers.append(
-                download_container(
-                    name="download-model",
-                    source=source,
-                    model_dir=model_dir,
-                    image=image,
-                    resources={"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
-                    security=pod.security,
-                    timeout_seconds=props.wait_timeout_seconds,
-                    check=check,
-                    extra_env=props.download_env,
-                    command=props.download_command,
-                    args=props.download_args,
-                )
+            model_dir = f"{MODEL_MOUNT}/{props.model.cache_dir_name}"
+            downloader = download_container(
+                name="download-model",
+                source=source,
+                model_dir=model_dir,
+                image=image,
+                resources={"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
+                security=pod.security,
+                timeout_seconds=props.wait_timeout_seconds,
+                check=check,
+                extra_env=props.download_env,
+                command=props.download_command,
+                args=props.download_args,
             )
-            volumes.append(cache_volume(cache, names.cache_claim))
+            offline: dict[str, EnvValue] = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+            delivery = ModelDelivery(model_dir, offline, (cache_volume(cache, names.cache_claim),), (downloader,))
             secret_volumes = source.secret_volumes()
-        if cache.kind == "pvc":
-            pvc_spec: JsonObject = {"accessModes": [access_mode], "resources": {"requests": {"storage": cache.size}}}
-            if cache.storage_class:
-                pvc_spec["storageClassName"] = cache.storage_class
-            pvc = pvc_spec
-    elif props.model.kind == "pvc":
-        model_path = f"{MODEL_MOUNT}/{props.model.location.strip('/')}".rstrip("/")
-        env["HF_HUB_OFFLINE"] = "1"
-        volumes.append(
-            Volume(
-                name="model",
-                mount_path=MODEL_MOUNT,
-                source={"persistentVolumeClaim": {"claimName": props.model.claim_name, "readOnly": True}},
-                read_only=True,
-            )
-        )
+        pvc = claim_spec(cache, access_mode)
     else:
-        model_path = props.model.location
-        env["HF_HUB_OFFLINE"] = "1"
+        delivery = deliver_local(props.model)
+    model_path = delivery.model_path
+    env.update(delivery.env)
+    volumes.extend(delivery.volumes)
+    init_containers.extend(delivery.init_containers)
+    job = delivery.job
 
     if props.api_key is not None:
         env["VLLM_API_KEY"] = props.api_key
