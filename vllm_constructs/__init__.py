@@ -1,9 +1,34 @@
-"""vllm-constructs: typed cdk8s constructs that deploy vLLM on Kubernetes."""
+"""vllm-constructs: typed cdk8s constructs that deploy vLLM on Kubernetes.
 
-from .autoscaler import Autoscaler, AutoscalerProps, KedaAuthentication, ScaleTarget, Scaling, ScalingBehavior, ScalingMode
-from .errors import ConfigError
-from .gpu_deployment import GpuDeployment, GpuDeploymentProps, PodOptions, WorkloadIdentity
-from .kube import (
+Value classes and props (pure, validated when built) import without starting Node; the constructs (which need the
+jsii runtime) are imported on first use, so ``vllm-constructs template`` and other render-only paths never start Node.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import TYPE_CHECKING, Any
+
+from .core.autoscaling import AutoscalerProps, KedaAuthentication, Scaling, ScalingBehavior
+from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayClusterProps, Rdma
+from .core.deployment import GpuDeploymentProps
+from .core.engine import Dtype, EngineArgs, KvCacheDtype
+from .core.model import (
+    AccessMode,
+    DownloadMode,
+    ModelCache,
+    ModelDownload,
+    ModelInitJobProps,
+    ModelSource,
+    S3Credentials,
+)
+from .core.objects import ServerNetworkPolicy
+from .core.observability import AlertThresholds, MonitorKind, ObservabilityProps
+from .core.promql import ServerSeries
+from .core.server import ServerNames, ServiceType, VllmServerProps
+from .core.serving import DEFAULT_VLLM_IMAGE, ScaleTarget, ServingFacts, ServingProps, ServingWorkload
+from .core.values import (
     Accelerator,
     ConfigMapKeyRef,
     ContainerPort,
@@ -13,6 +38,7 @@ from .kube import (
     GpuProductAffinity,
     HealthChecks,
     Image,
+    PodOptions,
     PullPolicy,
     Resources,
     RolloutStrategy,
@@ -22,24 +48,47 @@ from .kube import (
     Toleration,
     TopologySpread,
     Volume,
+    WorkloadLabels,
 )
-from .model import DownloadMode, ModelCache, ModelInitJob, ModelInitJobProps, ModelSource, S3Credentials
-from .observability import AlertThresholds, MonitorKind, Observability, ObservabilityProps
-from .promql import ServerSeries
-from .ray_cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayCluster, RayClusterProps, Rdma
-from .vllm_server import (
-    DEFAULT_VLLM_IMAGE,
-    EngineArgs,
-    ServerNames,
-    ServerNetworkPolicy,
-    ServiceType,
-    VllmServer,
-    VllmServerProps,
-)
+from .errors import ConfigError
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from ._adapter import check_app, synth
+    from .autoscaler import Autoscaler
+    from .gpu_deployment import GpuDeployment
+    from .model_init_job import ModelInitJob
+    from .observability import Observability
+    from .ray_cluster import RayCluster
+    from .vllm_server import VllmServer
+
+__version__ = "0.2.0"
+
+_CONSTRUCTS = {
+    "Autoscaler": "autoscaler",
+    "GpuDeployment": "gpu_deployment",
+    "ModelInitJob": "model_init_job",
+    "Observability": "observability",
+    "RayCluster": "ray_cluster",
+    "VllmServer": "vllm_server",
+    "check_app": "_adapter",
+    "synth": "_adapter",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Constructs load on first use (they start the jsii runtime)."""
+    module = _CONSTRUCTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vllm_constructs' has no attribute {name!r}")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
+    "DEFAULT_VLLM_IMAGE",
+    "AccessMode",
     "Accelerator",
     "AlertThresholds",
     "Autoscaler",
@@ -47,8 +96,8 @@ __all__ = [
     "ConfigError",
     "ConfigMapKeyRef",
     "ContainerPort",
-    "DEFAULT_VLLM_IMAGE",
     "DownloadMode",
+    "Dtype",
     "EngineArgs",
     "EnvFrom",
     "EnvValue",
@@ -59,18 +108,20 @@ __all__ = [
     "HealthChecks",
     "Image",
     "KedaAuthentication",
+    "KvCacheDtype",
     "LwsRollout",
     "LwsStartupPolicy",
     "ModelCache",
+    "ModelDownload",
     "ModelInitJob",
     "ModelInitJobProps",
     "ModelSource",
     "MonitorKind",
-    "Observability",
-    "ObservabilityProps",
     "MultiNodeBackend",
     "NcclDebug",
     "NcclSettings",
+    "Observability",
+    "ObservabilityProps",
     "PodOptions",
     "PullPolicy",
     "RayCluster",
@@ -82,18 +133,22 @@ __all__ = [
     "ScaleTarget",
     "Scaling",
     "ScalingBehavior",
-    "ScalingMode",
     "SecretKeyRef",
     "SecurityProfile",
     "ServerNames",
     "ServerNetworkPolicy",
     "ServerSeries",
     "ServiceType",
+    "ServingFacts",
+    "ServingProps",
+    "ServingWorkload",
     "SharedMemory",
     "Toleration",
     "TopologySpread",
     "VllmServer",
     "VllmServerProps",
     "Volume",
-    "WorkloadIdentity",
+    "WorkloadLabels",
+    "check_app",
+    "synth",
 ]

@@ -22,27 +22,35 @@ import cdk8s
 import yaml
 from constructs import Construct
 
-from ._check import Checker, parse_quantity
-from ._emit import emit
-from .gpu_deployment import PodOptions
-from .kube import (
+from ._adapter import emit
+from .core.autoscaling import Scaling
+from .core.engine import EngineArgs
+from .core.model import ModelCache, ModelDownload, ModelSource, NewClaimCache, PvcModel, S3Model
+from .core.objects import KubeObject
+from .core.server import ServerNames, VllmServerProps
+from .core.validation import Checker, parse_quantity
+from .core.values import (
     ConfigMapKeyRef,
     ContainerPort,
     EnvFrom,
+    EnvFromConfigMap,
+    EnvFromSecret,
     EnvValue,
     FieldRef,
     GpuProductAffinity,
     HealthChecks,
     Image,
-    PullPolicy,
+    PodOptions,
+    Recreate,
     Resources,
+    RollingUpdate,
     RolloutStrategy,
     SecretKeyRef,
     SecurityProfile,
     Toleration,
 )
-from .model import ModelCache, ModelSource
-from .vllm_server import TYPED_FLAGS, EngineArgs, ServerNames, VllmServer, VllmServerProps
+from .core.vllm_cli import read_serve_args
+from .vllm_server import VllmServer
 
 __all__ = ["CHART_DEFAULTS", "HelmRelease", "load_values", "migrate_source", "props_from_values", "render_template"]
 
@@ -399,10 +407,8 @@ def _env_map(items: Iterable[Mapping[str, Any]] | None, where: str) -> dict[str,
 
 
 _ENGINE_FIELDS = {f.name for f in dataclasses.fields(EngineArgs)}
+_INT_FIELDS = {"tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "max_model_len"}
 _BOOL_FIELDS = {"enforce_eager", "trust_remote_code"}
-# The typed flags of EngineArgs (one table, shared with the extra_args check), split by whether they take a value.
-_TYPED_FLAG_FIELDS = {flag: name for flag, name in TYPED_FLAGS.items() if name in _ENGINE_FIELDS and name not in _BOOL_FIELDS}
-_BOOL_FLAGS = {flag: name for flag, name in TYPED_FLAGS.items() if name in _BOOL_FIELDS}
 
 
 def _engine_from_command(command: list[str] | None) -> tuple[EngineArgs, str]:
@@ -422,32 +428,19 @@ def _engine_from_command(command: list[str] | None) -> tuple[EngineArgs, str]:
         model = rest.pop(0)
     fields: dict[str, Any] = {}
     extra: list[str] = []
-    i = 0
-    while i < len(rest):
-        token = rest[i]
-        flag, _, inline = token.partition("=")
-        norm = flag.replace("_", "-") if flag.startswith("--") else flag
-        has_value = bool(inline) or (i + 1 < len(rest) and not rest[i + 1].startswith("-"))
-        value = inline if inline else (rest[i + 1] if has_value else "")
-        step = 1 if inline or not has_value else 2
-        if norm == "--model":
-            model = value
-        elif norm in ("--host", "--port"):
-            pass  # rendered by the construct: bind all addresses, on containerPort
-        elif norm in _TYPED_FLAG_FIELDS:
-            name = _TYPED_FLAG_FIELDS[norm]
-            if name in ("tensor_parallel_size", "pipeline_parallel_size", "max_model_len"):
-                fields[name] = int(value)
-            elif name == "gpu_memory_utilization":
-                fields[name] = float(value)
-            else:
-                fields[name] = value
-        elif norm in _BOOL_FLAGS:
-            fields[_BOOL_FLAGS[norm]] = True
-            step = 1
+    for flag in read_serve_args(tuple(rest)).flags:
+        if flag.dest in ("model", "model_tag"):
+            model = flag.value or model
+        elif flag.dest in ("host", "port"):
+            continue  # rendered by the construct: bind all addresses, on containerPort
+        elif flag.dest in _BOOL_FIELDS:
+            fields[flag.dest] = not flag.option.startswith("--no")
+        elif flag.dest in _ENGINE_FIELDS and flag.value is not None:
+            fields[flag.dest] = (
+                int(flag.value) if flag.dest in _INT_FIELDS else float(flag.value) if flag.dest == "gpu_memory_utilization" else flag.value
+            )
         else:
-            extra.extend(rest[i : i + step])
-        i += step
+            extra.extend([flag.option] if flag.value is None else [flag.option, flag.value])
     fields.setdefault("served_model_name", model)
     return EngineArgs(**fields, extra_args=tuple(extra)), model
 
@@ -538,7 +531,19 @@ def _many_pods(values: Mapping[str, Any]) -> bool:
 
 def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProps:
     """The VllmServerProps equivalent to a chart release with these (loaded) values."""
-    Checker("values").dns_label("release", release, longest_suffix="-deployment-vllm")
+    if (
+        not isinstance(release, str)
+        or len(release) > 63 - len("-deployment-vllm")
+        or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", release)
+    ):
+        _values_error(
+            "values",
+            "release",
+            release,
+            "is not a DNS-1123 label short enough for the chart's object names",
+            f"at most {63 - len('-deployment-vllm')} lower-case letters, digits and '-'",
+            "use a release name such as 'demo'",
+        )
     gpus = _gpus(values)
     engine, _model_path = _engine_from_command(_get(values, "image.command"))
     download = bool(_get(values, "extraInit.modelDownload.enabled"))
@@ -557,7 +562,9 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
                 "set extraInit.s3modelpath, or extraInit.modelDownload.enabled=false",
             )
         ec2 = extra_init.get("awsEc2MetadataDisabled")
-        model = ModelSource.chart_s3(f"{release}-secrets", str(s3_path), ec2_metadata_disabled=None if ec2 is None else bool(ec2))
+        model: ModelSource = ModelSource.chart_s3(
+            f"{release}-secrets", str(s3_path), ec2_metadata_disabled=None if ec2 is None else bool(ec2)
+        )
     else:
         model = ModelSource.pvc(names.cache_claim, served_name=engine.served_model_name)
     md = extra_init.get("modelDownload") or {}
@@ -567,6 +574,7 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
     custom_wait = wait.get("args") not in (None, _DEFAULT_WAIT_ARGS) or wait.get("command") not in (None, ["/bin/bash"])
     custom_job = job.get("args") not in (None, _DEFAULT_JOB_ARGS) or job.get("command") not in (None, ["/bin/bash"])
     strategy = values.get("deploymentStrategy") or {}
+    rollout: RolloutStrategy
     if strategy.get("type") == "Recreate":
         rollout = RolloutStrategy.recreate()
     elif strategy:
@@ -577,7 +585,7 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
     gpu_models = [m for m in values.get("gpuModels") or [] if m != "TYPE_GPU_USED"]
     pdb = values.get("maxUnavailablePodDisruptionBudget")
     pdb_value: int | str = 1 if pdb in ("", None) else (int(pdb) if re.fullmatch(r"\d+", str(pdb)) else str(pdb))
-    external = []
+    external: list[EnvFrom] = []
     for i, item in enumerate(values.get("externalConfigs") or []):
         if "configMapRef" in item:
             external.append(EnvFrom.config_map(item["configMapRef"]["name"], prefix=item.get("prefix")))
@@ -615,17 +623,19 @@ def props_from_values(release: str, values: Mapping[str, Any]) -> VllmServerProp
         ),
         service_port=servicePort,
         cache=ModelCache.pvc(pvc_size, access_mode="ReadWriteMany" if _many_pods(values) else None) if download else None,
-        download_image=Image(
-            md_image.get("repository", "amazon/aws-cli"),
-            tag=str(md_image.get("tag", "2.6.4")),
-            pull_policy=PullPolicy(md_image.get("pullPolicy", "IfNotPresent")),
+        download=ModelDownload(
+            image=Image(
+                md_image.get("repository", "amazon/aws-cli"),
+                tag=str(md_image.get("tag", "2.6.4")),
+                pull_policy=md_image.get("pullPolicy", "IfNotPresent"),
+            ),
+            command=tuple(job.get("command") or ()) if custom_job else (),
+            args=tuple(job.get("args") or ()) if custom_job else (),
+            env=_env_map(job.get("env"), "extraInit.modelDownload.downloadJob.env"),
+            wait_command=tuple(wait.get("command") or ()) if custom_wait else (),
+            wait_args=tuple(wait.get("args") or ()) if custom_wait else (),
+            wait_env=_env_map(wait.get("env"), "extraInit.modelDownload.waitContainer.env"),
         ),
-        download_command=tuple(job.get("command") or ()) if custom_job else (),
-        download_args=tuple(job.get("args") or ()) if custom_job else (),
-        download_env=_env_map(job.get("env"), "extraInit.modelDownload.downloadJob.env"),
-        wait_command=tuple(wait.get("command") or ()) if custom_wait else (),
-        wait_args=tuple(wait.get("args") or ()) if custom_wait else (),
-        wait_env=_env_map(wait.get("env"), "extraInit.modelDownload.waitContainer.env"),
         env=_env_map(_get(values, "image.env"), "image.env"),
         env_config=dict(values.get("configs") or {}) or None,
         env_from=tuple(external),
@@ -676,20 +686,20 @@ class HelmRelease(Construct):
                     "complete the object",
                 )
         self.server = VllmServer(self, "Server", props)
-        if props.model.kind == "pvc":
+        if isinstance(props.model, PvcModel):
+            storage = str((values.get("extraInit") or {}).get("pvcStorage", "1Gi"))
+            spec = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": storage}}}
+            claim = props.names.cache_claim if props.names else f"{release}-storage-claim"
             emit(
                 self,
-                "ModelStorage",
-                api_version="v1",
-                kind="PersistentVolumeClaim",
-                name=props.names.cache_claim if props.names else f"{release}-storage-claim",
-                labels=self.server.deployment.identity.labels(props.pod.labels),
-                body={
-                    "spec": {
-                        "accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": str((values.get("extraInit") or {}).get("pvcStorage", "1Gi"))}},
-                    }
-                },
+                KubeObject(
+                    "ModelStorage",
+                    "v1",
+                    "PersistentVolumeClaim",
+                    claim,
+                    self.server.serving.labels.labels(props.pod.labels),
+                    {"spec": spec},
+                ),
             )
         self.autoscaling: Mapping[str, Any] | None = values.get("autoscaling") if (values.get("autoscaling") or {}).get("enabled") else None
         if self.autoscaling is not None:
@@ -699,21 +709,23 @@ class HelmRelease(Construct):
             meta = obj["metadata"]
             emit(
                 self,
-                f"Custom{i}",
-                api_version=obj["apiVersion"],
-                kind=obj["kind"],
-                name=meta["name"],
-                labels=meta.get("labels") or {},
-                annotations=meta.get("annotations"),
-                body=body,
+                KubeObject(
+                    f"Custom{i}",
+                    obj["apiVersion"],
+                    obj["kind"],
+                    meta["name"],
+                    meta.get("labels") or {},
+                    body,
+                    meta.get("annotations") or {},
+                ),
             )
 
 
 def _hpa(scope: HelmRelease, release: str, autoscaling: Mapping[str, Any]) -> None:
     """The chart's autoscaling.* keys through the Autoscaler's CPU/memory path."""
-    from .autoscaler import Autoscaler, AutoscalerProps, Scaling  # noqa: PLC0415 - keeps helm importable alone
+    from .autoscaler import Autoscaler, AutoscalerProps  # noqa: PLC0415 - keeps helm importable alone
 
-    mapped = Scaling.from_chart_values(autoscaling)
+    mapped = scaling_from_chart_values(autoscaling)
     if mapped is None:
         return
     scaling, low, high = mapped
@@ -722,6 +734,20 @@ def _hpa(scope: HelmRelease, release: str, autoscaling: Mapping[str, Any]) -> No
         "Autoscaler",
         AutoscalerProps(target=scope.server, name=f"{release}-hpa", min_replicas=low, max_replicas=high, scaling=scaling),
     )
+
+
+def scaling_from_chart_values(autoscaling: Mapping[str, object]) -> tuple[Scaling, int, int] | None:
+    """The chart's ``autoscaling`` values as (scaling, min_replicas, max_replicas); None when disabled."""
+    if not autoscaling.get("enabled"):
+        return None
+    cpu = autoscaling.get("targetCPUUtilizationPercentage")
+    mem = autoscaling.get("targetMemoryUtilizationPercentage")
+    low, high = autoscaling.get("minReplicas", 1), autoscaling.get("maxReplicas", 100)
+    scaling = Scaling.cpu_memory(
+        cpu_percent=int(cpu) if cpu else (None if mem else 80),  # type: ignore[call-overload]
+        memory_percent=int(mem) if mem else None,  # type: ignore[call-overload]
+    )
+    return scaling, int(low), int(high)  # type: ignore[call-overload]
 
 
 def render_template(release: str, values: Mapping[str, Any], *, namespace: str = "default") -> str:
@@ -736,10 +762,10 @@ def _code(value: Any, imports: set[str], indent: int) -> str:
     pad = " " * indent
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value).__name__
-        imports.add(cls)
         factory = _factory_call(value, imports, indent)
         if factory:
             return factory
+        imports.add(cls)
         parts = []
         for f in dataclasses.fields(value):
             v = getattr(value, f.name)
@@ -767,22 +793,26 @@ def _code(value: Any, imports: set[str], indent: int) -> str:
 
 def _factory_call(value: Any, imports: set[str], indent: int) -> str | None:
     """Value classes whose constructors are private details render through their public factories."""
-    if isinstance(value, RolloutStrategy):
-        if value.kind == "Recreate":
-            return "RolloutStrategy.recreate()"
+    if isinstance(value, Recreate):
+        return "RolloutStrategy.recreate()"
+    if isinstance(value, RollingUpdate):
+        imports.add("RolloutStrategy")
         return f"RolloutStrategy.rolling(max_surge={value.max_surge!r}, max_unavailable={value.max_unavailable!r})"
     if isinstance(value, GpuProductAffinity):
         return f"GpuProductAffinity.require({', '.join(map(repr, value.products))})"
-    if isinstance(value, ModelSource) and value.kind == "s3" and isinstance(value.bucket, SecretKeyRef):
+    if isinstance(value, S3Model) and isinstance(value.bucket, SecretKeyRef):
         imports.add("ModelSource")
         ec2 = "" if value.ec2_metadata_disabled is True else f", ec2_metadata_disabled={value.ec2_metadata_disabled!r}"
-        return f"ModelSource.chart_s3({value.bucket.name!r}, {value.location!r}{ec2})"
-    if isinstance(value, ModelSource) and value.kind == "pvc":
+        return f"ModelSource.chart_s3({value.bucket.name!r}, {value.path!r}{ec2})"
+    if isinstance(value, PvcModel):
+        imports.add("ModelSource")
         return f"ModelSource.pvc({value.claim_name!r}, served_name={value.served_name!r})"
-    if isinstance(value, ModelCache) and value.kind == "pvc" and value.storage_class is None and value.access_mode is None:
+    if isinstance(value, NewClaimCache) and value.storage_class is None and value.access_mode is None:
+        imports.add("ModelCache")
         return f"ModelCache.pvc({value.size!r})"
-    if isinstance(value, EnvFrom):
-        kind = "config_map" if value.kind == "configMapRef" else "secret"
+    if isinstance(value, EnvFromConfigMap | EnvFromSecret):
+        kind = "config_map" if isinstance(value, EnvFromConfigMap) else "secret"
+        imports.add("EnvFrom")
         prefix = f", prefix={value.prefix!r}" if value.prefix else ""
         return f"EnvFrom.{kind}({value.name!r}{prefix})"
     if isinstance(value, ServerNames):
@@ -814,7 +844,7 @@ def migrate_source(release: str, values: Mapping[str, Any], *, namespace: str = 
         f"    def __init__(self, scope: Construct, chart_id: str = {release!r}) -> None:",
         f"        super().__init__(scope, chart_id, namespace={namespace!r}, disable_resource_name_hashes=True)",
     ]
-    if custom or autoscaling or props.model.kind == "pvc":
+    if custom or autoscaling or isinstance(props.model, PvcModel):
         # Pieces outside VllmServer (custom objects, the chart-managed claim, the HPA) go through HelmRelease.
         literal = pprint.pformat(_values_subset(values), width=110, sort_dicts=False).replace("\n", "\n" + " " * 12)
         lines += [

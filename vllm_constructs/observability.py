@@ -1,354 +1,42 @@
-"""Observability: scrape, record, alert and chart one VllmServer, all with the same labels.
-
-Emits a ServiceMonitor (or PodMonitor) scraping ``/metrics`` on the named port, relabelled so every
-series carries ``namespace``, ``pod`` and ``server``; a PrometheusRule with per-server recording rules
-and alerts; and a Grafana dashboard ConfigMap (label ``grafana_dashboard: "1"``). Every expression takes
-its matchers from :class:`~vllm_constructs.promql.ServerSeries`.
-"""
+"""Observability: scrape, record, alert and chart one serving workload (VllmServer or RayCluster), all with the same
+labels (see :mod:`vllm_constructs.core.observability`)."""
 
 from __future__ import annotations
-
-import enum
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import cdk8s
 from constructs import Construct
 
-from ._check import Checker
-from ._emit import JsonObject, adopt, emit, namespace_of, path_of
-from ._gvk import POD_MONITOR, PROMETHEUS_RULE, SERVICE_MONITOR
-from .promql import ServerSeries, identity_relabelings
-from .vllm_server import VllmServer
+from ._construct import build
+from .core.observability import AlertThresholds, MonitorKind, ObservabilityProps, plan_observability, recording_rules
+from .core.promql import ServerSeries
 
 __all__ = ["AlertThresholds", "MonitorKind", "Observability", "ObservabilityProps", "recording_rules"]
 
 
-class MonitorKind(enum.StrEnum):
-    SERVICE_MONITOR = "ServiceMonitor"
-    POD_MONITOR = "PodMonitor"
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class AlertThresholds:
-    """When the alerts fire. Durations are minutes."""
-
-    down_minutes: int = 5
-    """No pod of the server answers its scrape for this long. Default: 5."""
-    pod_not_serving_minutes: int | None = None
-    """One pod does not answer for this long. Default: the startup budget (a loading pod answers nothing)."""
-    waiting_requests: float = 10
-    """Requests waiting in the server's queues (all pods). Default: 10."""
-    waiting_minutes: int = 10
-    """Default: 10."""
-    kv_cache_usage: float = 0.9
-    """Highest pod's KV cache usage, a fraction (0..1]. Default: 0.9."""
-    kv_cache_minutes: int = 10
-    """Default: 10."""
-    ttft_p95_seconds: float = 5.0
-    """Time to first token, 95th percentile over 5 minutes. Default: 5."""
-    ttft_minutes: int = 10
-    """Default: 10."""
-    preemptions_per_second: float = 0.1
-    """Preemption rate of the server (all pods). Default: 0.1."""
-    preemptions_minutes: int = 10
-    """Default: 10."""
-    restarts: int = 3
-    """Container restarts of one pod within restarts_window_minutes (kube-state-metrics). Default: 3."""
-    restarts_window_minutes: int = 30
-    """Default: 30."""
-
-    def check(self, check: Checker, startup_seconds: int) -> int:
-        for name in (
-            "down_minutes",
-            "waiting_minutes",
-            "kv_cache_minutes",
-            "ttft_minutes",
-            "preemptions_minutes",
-            "restarts_window_minutes",
-        ):
-            check.integer(f"alerts.{name}", getattr(self, name), minimum=1, maximum=1440)
-        check.integer("alerts.restarts", self.restarts, minimum=1)
-        for name in ("waiting_requests", "ttft_p95_seconds", "preemptions_per_second", "kv_cache_usage"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-                check.fail(f"alerts.{name}", value, "is not positive", "a number above zero", "use a positive threshold")
-        if self.kv_cache_usage > 1:
-            check.fail(
-                "alerts.kv_cache_usage",
-                self.kv_cache_usage,
-                "is above 1, but vllm:kv_cache_usage_perc is a fraction",
-                "a fraction in (0, 1], e.g. 0.9",
-                "divide the percentage by 100",
-            )
-        not_serving = self.pod_not_serving_minutes if self.pod_not_serving_minutes is not None else -(-startup_seconds // 60)
-        check.integer("alerts.pod_not_serving_minutes", not_serving, minimum=1, maximum=1440)
-        return not_serving
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ObservabilityProps:
-    """Props of :class:`Observability`. Only ``server`` is required."""
-
-    server: VllmServer
-    """The server to observe. No default."""
-    monitor: MonitorKind = MonitorKind.SERVICE_MONITOR
-    """Scrape through the Service's endpoints or the pods directly. Default: ServiceMonitor."""
-    scrape_interval_seconds: int = 15
-    """Default: 15."""
-    monitor_labels: Mapping[str, str] = field(default_factory=dict)
-    """Labels your Prometheus selects monitors and rules by (e.g. {'release': 'kube-prometheus-stack'}). Default: none."""
-    alerts: AlertThresholds = field(default_factory=AlertThresholds)
-    """Default: see AlertThresholds."""
-    restart_alert: bool = True
-    """Alert on container restarts (needs kube-state-metrics). Default: True."""
-    down_alert: bool = True
-    """Alert when no pod answers; turn off for a server KEDA scales to zero (idle means no pods). Default: True."""
-    dashboard: bool = True
-    """Emit the Grafana dashboard ConfigMap. Default: True."""
-
-
-def _duration(minutes: int) -> str:
-    return f"{minutes // 60}h" if minutes % 60 == 0 and minutes >= 60 else f"{minutes}m"
-
-
-BY = "namespace, server"
-
-
-def recording_rules(s: ServerSeries) -> list[JsonObject]:
-    """Per-server series: ``server:<metric>:<aggregation>`` with labels namespace and server."""
-
-    def quantile(metric: str) -> str:
-        return f"histogram_quantile(0.95, sum by ({BY}, le) (rate({s.of(metric + '_bucket')}[5m])))"
-
-    return [
-        {"record": "server:vllm_num_requests_waiting:sum", "expr": f"sum by ({BY}) ({s.of('vllm:num_requests_waiting')})"},
-        {"record": "server:vllm_num_requests_running:sum", "expr": f"sum by ({BY}) ({s.of('vllm:num_requests_running')})"},
-        {"record": "server:vllm_kv_cache_usage_perc:max", "expr": f"max by ({BY}) ({s.of('vllm:kv_cache_usage_perc')})"},
-        {"record": "server:vllm_kv_cache_usage_perc:avg", "expr": f"avg by ({BY}) ({s.of('vllm:kv_cache_usage_perc')})"},
-        {"record": "server:vllm_time_to_first_token_seconds:p95_5m", "expr": quantile("vllm:time_to_first_token_seconds")},
-        {"record": "server:vllm_e2e_request_latency_seconds:p95_5m", "expr": quantile("vllm:e2e_request_latency_seconds")},
-        {"record": "server:vllm_generation_tokens:rate5m", "expr": f"sum by ({BY}) (rate({s.of('vllm:generation_tokens_total')}[5m]))"},
-        {"record": "server:vllm_num_preemptions:rate5m", "expr": f"sum by ({BY}) (rate({s.of('vllm:num_preemptions_total')}[5m]))"},
-    ]
-
-
-def alert_rules(
-    s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, container: str, *, restart_alert: bool = True, down_alert: bool = True
-) -> list[JsonObject]:
-    ident = {"namespace": s.namespace, "server": s.server}
-    where = f"{s.server} in {s.namespace}"
-
-    def alert(name: str, expr: str, minutes: int | None, severity: str, summary: str, *, labels: Mapping[str, str] = {}) -> JsonObject:
-        rule: JsonObject = {"alert": name, "expr": expr}
-        if minutes:
-            rule["for"] = _duration(minutes)
-        rule["labels"] = {"severity": severity, **labels}
-        rule["annotations"] = {"summary": summary}
-        return rule
-
-    rules = [
-        alert(
-            "VllmServerDown",
-            f"absent({s.of('up')} == 1)",
-            a.down_minutes,
-            "critical",
-            f"No pod of vLLM server {where} has answered a metrics scrape for {a.down_minutes} minutes.",
-            labels=ident,
-        ),
-        alert(
-            "VllmPodNotServing",
-            f"{s.of('up')} == 0",
-            not_serving_minutes,
-            "warning",
-            f"A pod of vLLM server {where} has not answered for longer than its startup budget.",
-        ),
-        alert(
-            "VllmRequestsQueued",
-            f"{s.of('server:vllm_num_requests_waiting:sum')} > {a.waiting_requests}",
-            a.waiting_minutes,
-            "warning",
-            f"vLLM server {where} has had more than {a.waiting_requests} requests waiting for {a.waiting_minutes} minutes.",
-        ),
-        alert(
-            "VllmKvCacheNearlyFull",
-            f"{s.of('server:vllm_kv_cache_usage_perc:max')} > {a.kv_cache_usage}",
-            a.kv_cache_minutes,
-            "warning",
-            f"A pod of vLLM server {where} has used more than {a.kv_cache_usage:.0%} of its KV cache for {a.kv_cache_minutes} minutes.",
-        ),
-        alert(
-            "VllmTimeToFirstTokenHigh",
-            f"{s.of('server:vllm_time_to_first_token_seconds:p95_5m')} > {a.ttft_p95_seconds}",
-            a.ttft_minutes,
-            "warning",
-            f"vLLM server {where} has a p95 time to first token above {a.ttft_p95_seconds} s.",
-        ),
-        alert(
-            "VllmPreempting",
-            f"{s.of('server:vllm_num_preemptions:rate5m')} > {a.preemptions_per_second}",
-            a.preemptions_minutes,
-            "warning",
-            f"vLLM server {where} preempts more than {a.preemptions_per_second} requests per second (KV cache too small for the load).",
-        ),
-    ]
-    if not down_alert:
-        rules = rules[1:]
-    if restart_alert:
-        window = _duration(a.restarts_window_minutes)
-        restarts = f'kube_pod_container_status_restarts_total{{{s.pod_matchers},container="{container}"}}'
-        rules.append(
-            alert(
-                "VllmContainerRestarting",
-                f"sum by (namespace, pod) (increase({restarts}[{window}])) >= {a.restarts}",
-                None,
-                "warning",
-                f"A pod of vLLM server {where} restarted {a.restarts} or more times within {window}.",
-                labels={"server": s.server},
-            )
-        )
-    return rules
-
-
-def _panel(i: int, title: str, unit: str, targets: list[tuple[str, str]]) -> JsonObject:
-    return {
-        "id": i + 1,
-        "type": "timeseries",
-        "title": title,
-        "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "gridPos": {"h": 8, "w": 12, "x": (i % 2) * 12, "y": (i // 2) * 8},
-        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
-        "targets": [
-            {"refId": chr(ord("A") + n), "expr": expr, "legendFormat": legend, "datasource": {"type": "prometheus", "uid": "${datasource}"}}
-            for n, (expr, legend) in enumerate(targets)
-        ],
-    }
-
-
-def dashboard_queries(s: ServerSeries) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(title, unit, [(expr, legend)]) for each panel."""
-    return [
-        (
-            "Requests waiting and running",
-            "short",
-            [
-                (f"sum by (pod) ({s.of('vllm:num_requests_waiting')})", "waiting {{pod}}"),
-                (f"sum by (pod) ({s.of('vllm:num_requests_running')})", "running {{pod}}"),
-            ],
-        ),
-        ("KV cache usage", "percentunit", [(f"max by (pod) ({s.of('vllm:kv_cache_usage_perc')})", "{{pod}}")]),
-        ("Time to first token p95", "s", [(s.of("server:vllm_time_to_first_token_seconds:p95_5m"), "p95")]),
-        ("End-to-end latency p95", "s", [(s.of("server:vllm_e2e_request_latency_seconds:p95_5m"), "p95")]),
-        ("Generated tokens per second", "short", [(s.of("server:vllm_generation_tokens:rate5m"), "tokens/s")]),
-        ("Preemptions per second", "short", [(s.of("server:vllm_num_preemptions:rate5m"), "preemptions/s")]),
-        ("Pods answering scrapes", "short", [(f"sum({s.of('up')})", "up")]),
-    ]
-
-
-def dashboard_json(s: ServerSeries, title: str) -> JsonObject:
-    return {
-        "uid": f"vllm-{s.namespace}-{s.server}"[:40],
-        "title": title,
-        "tags": ["vllm", "vllm-constructs"],
-        "schemaVersion": 39,
-        "time": {"from": "now-6h", "to": "now"},
-        "refresh": "30s",
-        "templating": {"list": [{"name": "datasource", "label": "Prometheus", "type": "datasource", "query": "prometheus"}]},
-        "panels": [_panel(i, t, u, targets) for i, (t, u, targets) in enumerate(dashboard_queries(s))],
-    }
-
-
 class Observability(Construct):
-    """Monitor, recording rules, alerts and a dashboard for one VllmServer.
+    """Monitor, recording rules, alerts and a dashboard for one serving workload.
 
-    Handles: ``monitor`` (ServiceMonitor or PodMonitor), ``rules`` (PrometheusRule), ``dashboard``
-    (ConfigMap or None), ``series`` (the :class:`ServerSeries` every expression uses).
+    Handles: ``monitor`` (ServiceMonitor or PodMonitor), ``rules`` (PrometheusRule), ``dashboard`` (ConfigMap or None),
+    ``series`` (the ServerSeries every expression uses).
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: ObservabilityProps) -> None:
-        super().__init__(scope, construct_id)
-        adopt(self, scope, construct_id)
-        check = Checker(path_of(self))
-        server = props.server
-        if not isinstance(server, VllmServer):
-            check.fail("server", type(server).__name__, "is not a VllmServer", "a VllmServer", "pass the server construct")
-        ns = namespace_of(server)
-        if not ns:
-            check.fail(
-                "server",
-                path_of(server),
-                "is in a chart without a namespace, so alerts could not tell it from a namesake in another namespace",
-                "a chart with namespace=...",
-                "set the chart's namespace",
-            )
-        check.integer("scrape_interval_seconds", props.scrape_interval_seconds, minimum=1, maximum=3600)
-        check.label_map("monitor_labels", dict(props.monitor_labels))
-        if not isinstance(props.monitor, MonitorKind):
-            check.fail(
-                "monitor",
-                props.monitor,
-                "is not a monitor kind",
-                "MonitorKind.SERVICE_MONITOR or MonitorKind.POD_MONITOR",
-                "use MonitorKind",
-            )
-        not_serving = props.alerts.check(check, server.props.health.startup_timeout_seconds)
-        dep = server.deployment
-        series = ServerSeries.for_deployment(ns, dep.identity.instance, dep.name)
-        self.series = series
-        labels = {**dep.identity.labels(), **dict(props.monitor_labels)}
-        endpoint: JsonObject = {
-            "port": server.port.name,
-            "path": "/metrics",
-            "scheme": "http",
-            "interval": f"{props.scrape_interval_seconds}s",
-            "relabelings": identity_relabelings(),
-        }
-        monitor_spec: JsonObject = {
-            "selector": {"matchLabels": server.selector_labels},
-            "namespaceSelector": {"matchNames": [ns]},
-        }
-        if props.monitor is MonitorKind.SERVICE_MONITOR:
-            gvk = SERVICE_MONITOR
-            monitor_spec["endpoints"] = [endpoint]
-        else:
-            gvk = POD_MONITOR
-            monitor_spec["podMetricsEndpoints"] = [endpoint]
-        self.monitor: cdk8s.ApiObject = emit(
-            self, "Monitor", api_version=gvk.api_version, kind=gvk.kind, name=dep.name, labels=labels, body={"spec": monitor_spec}
+        exclusive = (
+            f"observability of {props.server.serving.namespace or 'default'}/{props.server.serving.server_name}"
+            if isinstance(props, ObservabilityProps)
+            else None
         )
-        groups = [
-            {"name": f"vllm-{ns}-{series.server}.recording", "interval": "30s", "rules": recording_rules(series)},
-            {
-                "name": f"vllm-{ns}-{series.server}.alerts",
-                "rules": alert_rules(
-                    series,
-                    props.alerts,
-                    not_serving,
-                    dep.props.container_name,
-                    restart_alert=props.restart_alert,
-                    down_alert=props.down_alert,
-                ),
-            },
-        ]
-        self.rules: cdk8s.ApiObject = emit(
+        plan, objs = build(
             self,
-            "Rules",
-            api_version=PROMETHEUS_RULE.api_version,
-            kind=PROMETHEUS_RULE.kind,
-            name=dep.name,
-            labels=labels,
-            body={"spec": {"groups": groups}},
+            scope,
+            construct_id,
+            props,
+            ObservabilityProps,
+            lambda path, ns: plan_observability(path, props),
+            exclusive=lambda p: exclusive,
         )
-        self.dashboard: cdk8s.ApiObject | None = None
-        if props.dashboard:
-            board = dashboard_json(series, f"vLLM {series.server} ({ns})")
-            self.dashboard = emit(
-                self,
-                "Dashboard",
-                api_version="v1",
-                kind="ConfigMap",
-                name=f"{dep.name}-dashboard",
-                labels={**labels, "grafana_dashboard": "1"},
-                body={"data": {f"{dep.name}.json": json.dumps(board, indent=2, sort_keys=True)}},
-            )
+        self.monitor: cdk8s.ApiObject = objs["Monitor"]
+        self.rules: cdk8s.ApiObject = objs["Rules"]
+        self.dashboard: cdk8s.ApiObject | None = objs.get("Dashboard")
+        self.series: ServerSeries = plan.series
+        self.node.default_child = self.monitor

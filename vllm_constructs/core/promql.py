@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Any
 
-from ._emit import JsonObject
+JsonObject = dict[str, Any]
 
 __all__ = ["SERVER_LABEL", "VLLM_METRICS", "MetricKind", "ServerSeries", "identity_relabelings"]
 

@@ -1,0 +1,96 @@
+"""The construct side of every planned object: plan (pure), claim in the App, emit; and the cdk8s-plus interfaces
+that let a cdk8s-plus user select and connect to a serving workload like one of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+import cdk8s
+import cdk8s_plus_27 as kplus
+from constructs import Construct
+
+from ._adapter import adopt, claim, emit_all, guarded, prepare, watch_app
+from .core.objects import KubeObject
+from .core.serving import ServingFacts
+from .core.validation import validate_instance
+
+__all__ = ["ServingConstruct", "build"]
+
+P = TypeVar("P")
+
+
+class _Plan(Protocol):
+    @property
+    def objects(self) -> Sequence[KubeObject]: ...
+
+
+def build(
+    construct: Construct,
+    scope: Any,
+    construct_id: Any,
+    props: Any,
+    props_type: type[Any] | tuple[type[Any], ...],
+    plan: Callable[[str, str], P],
+    *,
+    objects: Callable[[P], Sequence[KubeObject]] = lambda p: p.objects,  # type: ignore[attr-defined]
+    selector: Mapping[str, str] | Callable[[P], Mapping[str, str] | None] | None = None,
+    exclusive: Callable[[P], str | None] | None = None,
+) -> tuple[P, dict[str, cdk8s.ApiObject]]:
+    """Create ``construct`` from ``props``: check scope, id and props type, plan (pure), claim the objects in the App,
+    then add one ApiObject per planned object. Any ConfigError leaves the App as it was."""
+    owner = type(construct).__name__
+    path, namespace = prepare(scope, construct_id, owner)
+    names = props_type.__name__ if isinstance(props_type, type) else " or ".join(t.__name__ for t in props_type)
+    validate_instance(props, props_type, path, "props", names, f"build the props with {names}(...)")
+    planned = plan(path, namespace)
+    sel = selector(planned) if callable(selector) else selector
+    commit = claim(scope, path, namespace, objects(planned), sel, exclusive(planned) if exclusive else None)
+    guarded(path, lambda: Construct.__init__(construct, scope, construct_id))
+    adopt(construct, scope, construct_id, path, namespace)
+    emitted = emit_all(construct, objects(planned))
+    commit()
+    watch_app(construct)
+    return planned, emitted
+
+
+class ServingConstruct(Construct):
+    """What VllmServer and RayCluster share: the ServingWorkload facts, handles, and the cdk8s-plus pod selector and
+    network peer interfaces (``kplus.NetworkPolicy(chart, 'p', selector=server)``,
+    ``client.connections.allow_to(server)``), which select exactly the serving pods."""
+
+    _facts: ServingFacts
+
+    @property
+    def serving(self) -> ServingFacts:
+        """What consumers (Autoscaler, Observability, gateways, lint) read: the ServingWorkload protocol."""
+        return self._facts
+
+    @property
+    def selector_labels(self) -> dict[str, str]:
+        """Labels that select exactly this server's serving pods (a copy)."""
+        return dict(self._facts.selector_labels)
+
+    @property
+    def service_name(self) -> str:
+        return self._facts.service_name
+
+    @property
+    def service_port(self) -> int:
+        return self._facts.service_port
+
+    @property
+    def served_model_name(self) -> str:
+        return self._facts.served_model_name
+
+    def to_pod_selector_config(self) -> kplus.PodSelectorConfig:
+        namespaces = kplus.NamespaceSelectorConfig(names=[self._facts.namespace]) if self._facts.namespace else None
+        return kplus.PodSelectorConfig(
+            label_selector=kplus.LabelSelector.of(labels=dict(self._facts.selector_labels)), namespaces=namespaces
+        )
+
+    def to_network_policy_peer_config(self) -> kplus.NetworkPolicyPeerConfig:
+        return kplus.NetworkPolicyPeerConfig(pod_selector=self.to_pod_selector_config())
+
+    def to_pod_selector(self) -> kplus.IPodSelector:
+        return self

@@ -1,0 +1,350 @@
+"""One model served by vLLM on one node, pure: :class:`VllmServerProps` in, a checked :class:`ServerPlan` (every object
+and the serving facts) out. :class:`~vllm_constructs.vllm_server.VllmServer` adds the plan's objects to a chart;
+``vllm-constructs template`` renders the same plan without Node."""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, PlainValidator
+
+from ..errors import ConfigError
+from . import objects
+from .model import MODEL_MOUNT
+from .objects import KubeObject, network_policy_spec
+from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
+from .promql import ServerSeries
+from .serving import (
+    HOME,
+    Delivery,
+    Readers,
+    ScaleTarget,
+    ServingFacts,
+    ServingProps,
+    base_env,
+    check_shared,
+    effective_home,
+    merge_user_env,
+    plan_delivery,
+    revision_args,
+    service_env_clash,
+)
+from .validation import Checker, EnvName, IntOrPercent, content_hash, looks_like_secret, names_a_secret, problem, value_class
+from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, Volume, WorkloadLabels
+
+__all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
+
+JsonObject = dict[str, Any]
+
+
+class ServiceType(enum.StrEnum):
+    CLUSTER_IP = "ClusterIP"
+    NODE_PORT = "NodePort"
+    LOAD_BALANCER = "LoadBalancer"
+
+
+def _label(value: str) -> str:
+    if len(value) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+        raise problem(
+            "dns_label", "is not a DNS-1123 label", "at most 63 lower-case letters, digits and '-'", "use a name such as 'llama-8b'"
+        )
+    return value
+
+
+def _service(value: str) -> str:
+    if len(value) > 63 or not re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", value):
+        raise problem(
+            "dns_1035",
+            "is not a Service name (DNS-1035 label)",
+            "at most 63 lower-case letters, digits and '-', starting with a letter",
+            "start the name with a letter, e.g. 'llm-8b'",
+        )
+    return value
+
+
+def _job_base(value: str) -> str:
+    if len(value) > 45 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+        raise problem("dns_label", "is not a DNS-1123 label of at most 45 characters", "room for '-download-<hash>'", "shorten it")
+    return value
+
+
+Name = Annotated[str, AfterValidator(_label)]
+
+
+@value_class(kw_only=True)
+class ServerNames:
+    """Kubernetes object names of one server. Use :meth:`for_server` (default) or :meth:`helm_chart`."""
+
+    deployment: Name
+    service: Annotated[str, AfterValidator(_service)]
+    pdb: Name
+    cache_claim: Name
+    config_map: Name
+    network_policy: Name
+    download_job_base: Annotated[str, AfterValidator(_job_base)] | None = None
+    """Base of the download Job's name ``<base>-download-<content hash>``. Default: the deployment name."""
+
+    @classmethod
+    def for_server(cls, name: str) -> ServerNames:
+        return cls(
+            deployment=name, service=name, pdb=name, cache_claim=f"{name}-model-cache", config_map=f"{name}-env", network_policy=name
+        )
+
+    @classmethod
+    def helm_chart(cls, release: str, *, service_name: str | None = None) -> ServerNames:
+        """The upstream chart's names, so an in-place upgrade keeps its objects."""
+        return cls(
+            deployment=f"{release}-deployment-vllm",
+            service=(service_name or f"{release}-service").strip().lower(),
+            pdb=f"{release}-pdb",
+            cache_claim=f"{release}-storage-claim",
+            config_map=f"{release}-configs",
+            network_policy=f"{release}-network-policy",
+            download_job_base=f"{release}-init-vllm",
+        )
+
+
+def _config_value(value: Any) -> Any:
+    if isinstance(value, bool | int | str) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    raise problem("config_value", f"is a {type(value).__name__}", "a string, int, finite float or bool", "flatten the value into a string")
+
+
+def _config(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    for key, value in data.items():
+        if names_a_secret(key) or (isinstance(value, str) and looks_like_secret(value)):
+            raise ConfigError(
+                path="",
+                field=f"[{key!r}]",
+                value="<redacted>",
+                problem="is a secret; a ConfigMap is stored and shown in clear text",
+                allowed="non-secret settings only",
+                fix="keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}",
+            )
+    return data
+
+
+ConfigData = Annotated[Mapping[EnvName, Annotated[str | int | float | bool, PlainValidator(_config_value)]], AfterValidator(_config)]
+
+
+@value_class(kw_only=True)
+class VllmServerProps(ServingProps):
+    """Props of :class:`~vllm_constructs.VllmServer`. ``name``, ``model`` and ``resources`` are required."""
+
+    rollout: AnyRollout = field(default_factory=RollingUpdate)
+    """Default: RollingUpdate, maxSurge 0, maxUnavailable 1 (needs no spare accelerator)."""
+    progress_deadline_seconds: Annotated[int, AfterValidator(lambda v: _positive(v))] | None = None
+    """Default: the startup budget plus 600 s."""
+    extra_ports: tuple[ContainerPort, ...] = ()
+    """More ports on the vLLM container. Default: none."""
+    service_type: Annotated[ServiceType, Lax] = ServiceType.CLUSTER_IP
+    """Default: ClusterIP."""
+    env_config: ConfigData | None = None
+    """Non-secret environment kept in a ConfigMap (values stringified); pods roll when it changes. Default: none."""
+    env_from: tuple[AnyEnvFrom, ...] = ()
+    """Existing ConfigMaps and Secrets imported whole. Default: none."""
+    pdb_max_unavailable: IntOrPercent | None = 1
+    """PodDisruptionBudget maxUnavailable; None: no PDB. Default: 1."""
+    names: ServerNames | None = None
+    """Object names. Default: ServerNames.for_server(name)."""
+
+
+def _positive(value: int) -> int:
+    if not 1 <= value <= 2**31 - 1:
+        raise problem("range", "is out of range", "an integer >= 1 and <= 2147483647", "pick a value in range")
+    return value
+
+
+@dataclass(slots=True)
+class ServerPlan:
+    """Every object one VllmServer emits, and its serving facts. Implements ServingWorkload."""
+
+    objects: list[KubeObject]
+    serving: ServingFacts
+    names: ServerNames
+    model_path: str
+    cache_access_mode: str | None
+    deployment_id: str = "Deployment"
+    autoscaled: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def hand_replicas_to_autoscaler(self) -> None:
+        if not self.autoscaled:
+            self.autoscaled = True
+            for i, obj in enumerate(self.objects):
+                if obj.id == self.deployment_id:
+                    spec = {k: v for k, v in obj.body["spec"].items() if k != "replicas"}
+                    self.objects[i] = KubeObject(
+                        obj.id, obj.api_version, obj.kind, obj.name, obj.labels, {**obj.body, "spec": spec}, obj.annotations
+                    )
+
+
+def _check_layout(check: Checker, props: VllmServerProps) -> None:
+    accel, world, engine = props.resources.accelerators, props.engine.world_size, props.engine
+    if accel > 0 and world != accel:
+        dp = f" x data_parallel_size {engine.data_parallel_size}" if engine.data_parallel_size != 1 else ""
+        check.fail(
+            "engine.tensor_parallel_size",
+            engine.tensor_parallel_size,
+            f"x pipeline_parallel_size {engine.pipeline_parallel_size}{dp} = {world} does not match the {accel} accelerators per pod",
+            f"tensor_parallel_size x pipeline_parallel_size x data_parallel_size == resources.accelerators ({accel})",
+            f"set tensor_parallel_size={max(accel // (engine.pipeline_parallel_size * engine.data_parallel_size), 1)} or resources.accelerators={world}",
+        )
+    if accel == 0 and world != 1:
+        check.fail(
+            "engine.tensor_parallel_size",
+            engine.tensor_parallel_size,
+            "splits a CPU-only server",
+            "tensor_parallel_size x pipeline_parallel_size x data_parallel_size == 1 without accelerators",
+            "request accelerators or set the sizes to 1",
+        )
+
+
+def _names(check: Checker, props: VllmServerProps) -> ServerNames:
+    names = props.names or check.within(lambda: ServerNames.for_server(props.name), "names.")
+    clash = service_env_clash(names.service)
+    if clash:
+        check.fail(
+            "names.service",
+            names.service,
+            f"makes Kubernetes inject {clash} into pods of this namespace, which vLLM reads as its own setting and fails on",
+            "a Service name that is not 'vllm' (or another vLLM variable prefix)",
+            "rename the server or the Service, e.g. 'vllm-llama'",
+        )
+    return names
+
+
+def _server_env(check: Checker, props: VllmServerProps, delivery: Delivery) -> dict[str, EnvValue]:
+    env = base_env(effective_home(props.env))
+    env.update(delivery.env)
+    owned = dict(delivery.owned_env)
+    if props.api_key is not None:
+        env["VLLM_API_KEY"] = props.api_key
+    owned["VLLM_API_KEY"] = "api_key"
+    if not delivery.downloads_at_start:
+        owned["HF_TOKEN"] = "hf_token, given to the download only: the server runs offline"
+    merge_user_env(check, env, props.env, owned)
+    return env
+
+
+def _env_config(
+    check: Checker, props: VllmServerProps, env: Mapping[str, EnvValue], names: ServerNames, labels: Mapping[str, str]
+) -> tuple[KubeObject | None, dict[str, str]]:
+    if not props.env_config:
+        return None, {}
+    data = {k: ("true" if v else "false") if isinstance(v, bool) else str(v) for k, v in props.env_config.items()}
+    for key, value in data.items():
+        if key in env and env[key] != value:
+            check.fail(
+                "env_config",
+                key,
+                f"is set by the construct or env already (to {env[key]!r}), and container env wins over the ConfigMap",
+                "names not otherwise set, or the same value",
+                "remove one of the two",
+            )
+    cm = objects.config_map("Env", names.config_map, labels, data)
+    return cm, {"vllm-constructs.io/config-hash": content_hash(data)}
+
+
+def _pdb(
+    check: Checker, props: VllmServerProps, names: ServerNames, labels: Mapping[str, str], selector: Mapping[str, str]
+) -> KubeObject | None:
+    if props.pdb_max_unavailable is None:
+        return None
+    return objects.disruption_budget("Disruption", names.pdb, labels, selector=selector, max_unavailable=props.pdb_max_unavailable)
+
+
+def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan:
+    """Check every prop in context and compute every object. Pure: raises ConfigError, creates nothing."""
+    check = Checker(path)
+    names = _names(check, props)
+    check_shared(check, props)
+    _check_layout(check, props)
+    labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
+    readers = Readers(replicas=props.replicas, surges=props.rollout.surges)
+    delivery = plan_delivery(
+        check,
+        props,
+        labels,
+        claim_name=names.cache_claim,
+        job_base=names.download_job_base or names.deployment,
+        readers=readers,
+        default_size="100Gi",
+    )
+    env = _server_env(check, props, delivery)
+    obj_labels = labels.labels(props.pod.labels)
+    config, annotations = _env_config(check, props, env, names, obj_labels)
+    served = props.engine.served_model_name or props.model.default_served_name
+    args = [
+        *props.engine.to_args(model_path=delivery.model_path, served_name=served, port=props.port),
+        *revision_args(props.model, delivery),
+    ]
+    env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
+    main = MainContainer(
+        name="vllm", image=props.image, resources=props.resources, accelerator=props.accelerator, command=("vllm", "serve"), args=tuple(args),
+        env=env, env_from=env_from, port=ContainerPort("http", props.port), extra_ports=props.extra_ports, health=props.health,
+        volumes=(Volume(name="home", mount_path=HOME, source={"emptyDir": {}}), *delivery.volumes),
+    )  # fmt: skip
+    inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
+    template = pod_template(check, inputs)
+    deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
+    spec = deployment_spec(replicas=props.replicas, deadline=deadline, selector=labels.selector, rollout=props.rollout, template=template)
+    deployment = KubeObject(
+        "Deployment", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
+    )
+    service = objects.service(
+        "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
+    )
+    planned = [
+        o for o in (config, *delivery.objects, deployment, service, _pdb(check, props, names, obj_labels, labels.selector)) if o is not None
+    ]
+    if props.network_policy is not None:
+        np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
+        planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
+    facts = _facts(props, namespace, names, labels, template, served, delivery)
+    return ServerPlan(_ordered(planned), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
+
+
+_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Deployment": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
+
+
+def _ordered(planned: list[KubeObject]) -> list[KubeObject]:
+    return sorted(planned, key=lambda o: _ORDER.get(o.id, 99))
+
+
+def _facts(
+    props: VllmServerProps,
+    namespace: str,
+    names: ServerNames,
+    labels: WorkloadLabels,
+    template: JsonObject,
+    served: str,
+    delivery: Delivery,
+) -> ServingFacts:
+    access = delivery.access_mode
+    one_node = access is not None and str(access) in ("ReadWriteOnce", "ReadWriteOncePod")
+    target = ScaleTarget(
+        "apps/v1",
+        "Deployment",
+        names.deployment,
+        max_replicas=1 if one_node else None,
+        limit_reason=f"the model cache is {access} and attaches to one node" if one_node else "",
+    )
+    gpu = props.pod.gpu_products.products if props.pod.gpu_products is not None else ()
+    return ServingFacts(
+        server_name=props.name, namespace=namespace, labels=labels, selector_labels=labels.selector,
+        pod_labels=dict(template["metadata"]["labels"]), port=ContainerPort("http", props.port), service_name=names.service,
+        service_port=props.service_port, startup_seconds=props.health.startup_timeout_seconds, scale_target=target, unscalable_reason="",
+        series=ServerSeries.for_deployment(namespace, props.name, names.deployment), served_model_name=served, container_name="vllm",
+        model=props.model, engine=props.engine, resources=props.resources, accelerator=props.accelerator,
+        accelerators_per_pod=props.resources.accelerators, pods_per_replica=1, replicas=props.replicas, gpu_products=gpu,
+        version=props.image.version_label,
+    )  # fmt: skip
+
+
+__all__ += ["MODEL_MOUNT"]

@@ -1,0 +1,472 @@
+"""What every serving workload shares: the props both servers take (:class:`ServingProps`), the facts consumers read
+(:class:`ServingFacts`, behind the :class:`ServingWorkload` protocol), and the shared planning of model delivery,
+environment, cache claim, download Job, Service and NetworkPolicy.
+
+Consumers (Autoscaler, Observability, the gateway, lint) take a :class:`ServingWorkload` and read only its
+:class:`ServingFacts`; they never branch on the concrete class or read ``props``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Protocol, runtime_checkable
+
+from pydantic import AfterValidator
+
+from .engine import EngineArgs
+from .model import (
+    MODEL_MOUNT,
+    AccessMode,
+    AnyModelCache,
+    AnyModelSource,
+    DownloadMode,
+    HuggingFaceModel,
+    ImageModel,
+    ModelCache,
+    ModelDownload,
+    ModelSource,
+    NewClaimCache,
+    PvcModel,
+    check_download_fits,
+    download_container,
+    download_image_for,
+    download_job,
+    job_labels,
+    wait_container,
+    wait_image_for,
+)
+from .objects import KubeObject, ServerNetworkPolicy
+from .promql import ServerSeries
+from .validation import INT32_MAX, Checker, LabelValue, Port, in_range, problem, value_class
+from .values import (
+    Accelerator,
+    ContainerPort,
+    EnvMap,
+    EnvValue,
+    HealthChecks,
+    Image,
+    PodOptions,
+    Resources,
+    SecretKeyRef,
+    Volume,
+    WorkloadLabels,
+)
+
+__all__ = ["DEFAULT_VLLM_IMAGE", "ScaleTarget", "ServingFacts", "ServingProps", "ServingWorkload"]
+
+JsonObject = dict[str, Any]
+DEFAULT_VLLM_IMAGE = Image("vllm/vllm-openai", tag="v0.33.0")
+HOME = "/home/vllm"
+JOB_SUFFIX = "-download-12345678"
+OVERRIDABLE_ENV = frozenset({"HOME", "USER", "XDG_CACHE_HOME", "HF_HOME", "VLLM_CACHE_ROOT", "VLLM_CONFIG_ROOT"})
+"""Defaults the construct sets for a read-only root filesystem; user env wins, in every container that uses them."""
+# Kubernetes injects <NAME>_PORT, <NAME>_SERVICE_HOST, ... for every Service; these names are vLLM's own settings.
+_VLLM_ENV_NAMES = frozenset({"VLLM_PORT", "VLLM_HOST_IP", "VLLM_DP_MASTER_PORT", "VLLM_DP_MASTER_IP", "VLLM_DP_RPC_PORT"})
+
+
+def _server_name(value: str) -> str:
+    limit = 63 - len(JOB_SUFFIX)
+    if len(value) > limit or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+        raise problem(
+            "server_name",
+            "is not a DNS-1123 label short enough for every object name" if len(value) > limit else "is not a DNS-1123 label",
+            f"at most {limit} lower-case letters, digits and '-', starting and ending with a letter or digit",
+            "use a name such as 'llama-8b'",
+        )
+    return value
+
+
+ServerName = Annotated[str, AfterValidator(_server_name)]
+
+
+@value_class(kw_only=True)
+class ServingProps:
+    """The props every vLLM serving workload shares (VllmServer, RayCluster)."""
+
+    name: ServerName
+    """Server name: instance label and base of every object name. No default."""
+    model: AnyModelSource
+    """Where the weights come from. No default."""
+    resources: Resources
+    """cpu, memory (and accelerators) per pod. No default."""
+    engine: EngineArgs = field(default_factory=EngineArgs)
+    """vLLM engine arguments. Default: vLLM's defaults."""
+    image: Image = DEFAULT_VLLM_IMAGE
+    """Default: vllm/vllm-openai:v0.33.0."""
+    accelerator: Accelerator = field(default_factory=Accelerator.nvidia)
+    """Default: nvidia.com/gpu."""
+    health: HealthChecks = field(default_factory=HealthChecks)
+    """Probes of the serving pod. Default: a 30-minute startup budget on /health."""
+    port: Port = 8000
+    """OpenAI API port of the serving container (named 'http'). Default: 8000."""
+    service_port: Port = 80
+    """Service port. Default: 80."""
+    replicas: Annotated[int, in_range(0, INT32_MAX)] = 1
+    """Serving replicas (pods, or whole groups for multi-node). Default: 1."""
+    cache: AnyModelCache | None = None
+    """Where downloads are kept. Default: a PVC sized for the server (see each construct)."""
+    download: ModelDownload = field(default_factory=ModelDownload)
+    """How weights are downloaded and waited for. Default: one verified download Job; pods wait for it."""
+    hf_token: SecretKeyRef | None = None
+    """Hugging Face token reference, for Hugging Face sources only (the download, or vLLM in DownloadMode.SERVER). Default: none."""
+    api_key: SecretKeyRef | None = None
+    """VLLM_API_KEY reference; clients must send it as a bearer token. Default: none."""
+    env: EnvMap = field(default_factory=dict)
+    """More environment for vLLM (HOME, HF_HOME, XDG_CACHE_HOME, VLLM_CACHE_ROOT, VLLM_CONFIG_ROOT override the
+    construct's defaults). Default: none."""
+    part_of: LabelValue = "vllm"
+    """app.kubernetes.io/part-of. Default: vllm."""
+    pod: PodOptions = field(default_factory=PodOptions)
+    """Scheduling, security, sidecars, metadata. Default: see PodOptions."""
+    network_policy: ServerNetworkPolicy | None = None
+    """Ingress only to the serving port from the allowed namespaces and pods; optional egress limits. Default: none."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScaleTarget:
+    """The object an autoscaler scales, through its scale subresource."""
+
+    api_version: str
+    kind: str
+    name: str
+    max_replicas: int | None = None
+    """The most replicas the workload can run (e.g. 1 with a ReadWriteOnce cache); None: no limit."""
+    limit_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServingFacts:
+    """What consumers need from a serving workload, and nothing else."""
+
+    server_name: str
+    """The server's name (its ``app.kubernetes.io/instance`` label)."""
+    namespace: str
+    """The namespace its objects go to ('' for a chart without a namespace)."""
+    labels: WorkloadLabels
+    selector_labels: Mapping[str, str]
+    """Labels that select exactly the serving pods (never workers, never another server's)."""
+    pod_labels: Mapping[str, str]
+    """Every label on the serving pods' template."""
+    port: ContainerPort
+    """The serving port (named; probes, Services and monitors use the name)."""
+    service_name: str
+    service_port: int
+    startup_seconds: int
+    """Budget for one serving pod (or group) to become ready."""
+    scale_target: ScaleTarget | None
+    unscalable_reason: str
+    """Why ``scale_target`` is None."""
+    series: ServerSeries
+    """The metric series of this server (every PromQL matcher comes from it)."""
+    served_model_name: str
+    """'' for a workload that is not a vLLM server (a bare GpuDeployment)."""
+    container_name: str
+    model: ModelSource | None
+    engine: EngineArgs | None
+    resources: Resources
+    accelerator: Accelerator
+    accelerators_per_pod: int
+    pods_per_replica: int
+    replicas: int
+    gpu_products: tuple[str, ...]
+    version: str
+    """The image's version label (tells two versions of one model apart)."""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Capability-specific facts (e.g. LoRA adapters) keyed by capability."""
+
+
+@runtime_checkable
+class ServingWorkload(Protocol):
+    """A vLLM serving workload: VllmServer, RayCluster (every backend) and their pure plans implement it."""
+
+    @property
+    def serving(self) -> ServingFacts: ...
+
+    def hand_replicas_to_autoscaler(self) -> None:
+        """Stop rendering the replica count: an autoscaler owns it from now on."""
+        ...
+
+
+# ------------------------------------------------------------------------------------------------ shared checks
+
+
+def check_shared(check: Checker, props: ServingProps) -> None:
+    """The rules both servers enforce the same way."""
+    clash = service_env_clash(props.name)
+    if clash:
+        check.fail(
+            "name",
+            props.name,
+            f"names the Service so that Kubernetes injects {clash}, which vLLM reads as its own setting and fails on",
+            "a name that is not 'vllm' (or another vLLM variable prefix)",
+            "rename the server, e.g. 'vllm-llama'",
+        )
+    if props.hf_token is not None and not props.model.accepts_token:
+        check.fail(
+            "hf_token",
+            props.hf_token.name,
+            f"is set, but the model source ({type(props.model).__name__}) never uses a Hugging Face token",
+            "hf_token only with ModelSource.huggingface(...)",
+            "drop hf_token (S3 credentials go in ModelSource.s3(credentials=...))",
+        )
+    check.within(lambda: check_download_fits(props.model, props.download))
+    if props.cache is not None and not props.model.downloads:
+        check.fail(
+            "cache",
+            type(props.cache).__name__,
+            f"is set, but a {type(props.model).__name__} downloads nothing into it",
+            "a cache only with ModelSource.huggingface(...) or ModelSource.s3(...)",
+            "drop cache",
+        )
+
+
+def service_env_clash(name: str) -> str | None:
+    prefix = name.upper().replace("-", "_")
+    for suffix in ("_PORT", "_SERVICE_HOST", "_SERVICE_PORT"):
+        if prefix + suffix in _VLLM_ENV_NAMES:
+            return prefix + suffix
+    return None
+
+
+# ------------------------------------------------------------------------------------------------ environment
+
+
+def base_env(home: str = HOME) -> dict[str, EnvValue]:
+    """Environment of every vLLM container: a writable HOME and caches under a read-only root filesystem (USER for
+    torch's cache paths under an arbitrary UID), and no usage reporting."""
+    return {
+        "HOME": home,
+        "USER": "vllm",
+        "XDG_CACHE_HOME": f"{home}/.cache",
+        "HF_HOME": f"{home}/.cache/huggingface",
+        "VLLM_CACHE_ROOT": f"{home}/.cache/vllm",
+        "VLLM_CONFIG_ROOT": f"{home}/.config/vllm",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def merge_user_env(
+    check: Checker, env: dict[str, EnvValue], user: Mapping[str, EnvValue], owned: Mapping[str, str], field_name: str = "env"
+) -> None:
+    """Add the user's env: overridable defaults are replaced, names the construct owns are refused with the reason."""
+    for key, value in user.items():
+        if key in owned:
+            check.fail(
+                field_name,
+                key,
+                f"is set by the construct ({owned[key]})",
+                "names the construct does not own",
+                "use the typed prop or drop the variable",
+            )
+        if key in env and key not in OVERRIDABLE_ENV:
+            check.fail(
+                field_name,
+                key,
+                "is set by the construct already",
+                "names the construct does not set (it sets " + ", ".join(sorted(env)) + ")",
+                "use the typed prop (hf_token, api_key, ...) or drop the variable",
+            )
+        env[key] = value
+
+
+def effective_home(user: Mapping[str, EnvValue]) -> str:
+    home = user.get("HOME")
+    return home if isinstance(home, str) else HOME
+
+
+# ------------------------------------------------------------------------------------------------ model delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Readers:
+    """Who mounts the model cache, for the access-mode rules."""
+
+    replicas: int
+    surges: bool
+    pods_per_replica: int = 1
+    required_mode: AccessMode | None = None
+    required_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What serving pods need to find their weights, and the objects that put them there."""
+
+    model_path: str
+    env: dict[str, EnvValue]
+    owned_env: dict[str, str]
+    volumes: tuple[Volume, ...]
+    init_containers: tuple[JsonObject, ...] = ()
+    extra_volumes: tuple[JsonObject, ...] = ()
+    objects: tuple[KubeObject, ...] = ()
+    access_mode: AccessMode | None = None
+    downloads_at_start: bool = False
+
+
+OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+_OFFLINE_REASON = "the server runs offline from verified files"
+
+
+def plan_delivery(
+    check: Checker, props: ServingProps, labels: WorkloadLabels, *, claim_name: str, job_base: str, readers: Readers, default_size: str
+) -> Delivery:
+    """How the weights reach every serving pod: a verified Job, a per-pod download, vLLM itself, or nothing to fetch."""
+    source = props.model.with_token(props.hf_token)
+    if isinstance(source, PvcModel):
+        volume = Volume(
+            name="model",
+            mount_path=MODEL_MOUNT,
+            source={"persistentVolumeClaim": {"claimName": str(source.claim_name), "readOnly": True}},
+            read_only=True,
+        )
+        return Delivery(source.model_path, {"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": _OFFLINE_REASON}, (volume,))
+    if isinstance(source, ImageModel):
+        return Delivery(source.path, {"HF_HUB_OFFLINE": "1"}, {"HF_HUB_OFFLINE": _OFFLINE_REASON}, ())
+    cache = props.cache or ModelCache.pvc(default_size)
+    if props.download.mode is DownloadMode.SERVER:
+        return _deliver_at_start(check, props, source, cache, claim_name, readers, labels)
+    mode = _access_mode(check, cache, props.download.mode, readers, props.download.co_locate)
+    if props.download.mode is DownloadMode.JOB:
+        return _deliver_by_job(check, props, source, cache, labels, claim_name, job_base, mode, readers)
+    return _deliver_in_pod(props, source, cache, labels, claim_name, mode)
+
+
+def _access_mode(check: Checker, cache: ModelCache, mode: DownloadMode, readers: Readers, co_locate: bool | None) -> AccessMode | None:
+    if mode is DownloadMode.JOB and not cache.shared:
+        check.fail(
+            "cache",
+            type(cache).__name__,
+            "is per pod, so a download Job cannot fill it",
+            "ModelCache.pvc(...) or ModelCache.existing_claim(...) with DownloadMode.JOB",
+            "use a shared cache, or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)",
+        )
+    many = readers.replicas > 1 or readers.pods_per_replica > 1
+    access = cache.resolved_access_mode(many)
+    if readers.required_mode is not None and cache.shared and access is not readers.required_mode:
+        check.fail(
+            "cache.access_mode",
+            str(access),
+            readers.required_reason,
+            str(readers.required_mode),
+            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class (NFS, CephFS, Filestore, EFS, ...)",
+        )
+    if access is AccessMode.READ_WRITE_ONCE_POD and mode is DownloadMode.JOB:
+        check.fail(
+            "cache.access_mode",
+            str(access),
+            "admits one pod, but the Job and the server both mount the cache",
+            "ReadWriteOnce or ReadWriteMany",
+            "use ReadWriteMany",
+        )
+    if access in (AccessMode.READ_WRITE_ONCE, AccessMode.READ_WRITE_ONCE_POD):
+        _check_one_node(check, access, mode, readers, co_locate)
+    return access
+
+
+def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, readers: Readers, co_locate: bool | None) -> None:
+    if readers.replicas > 1:
+        check.fail(
+            "cache.access_mode",
+            str(access),
+            f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
+            "ReadWriteMany when several pods read the cache",
+            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER",
+        )
+    if readers.surges:
+        check.fail(
+            "rollout.max_surge",
+            "surge",
+            "starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node",
+            "max_surge=0 (or Recreate) with a ReadWriteOnce cache",
+            "keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache",
+        )
+    if mode is DownloadMode.JOB and co_locate is False:
+        check.fail(
+            "download.co_locate",
+            False,
+            "lets the download Job run on another node than the server, which cannot attach the ReadWriteOnce cache",
+            "True (or unset) with a ReadWriteOnce cache",
+            "leave co_locate unset, or use a ReadWriteMany cache",
+        )
+
+
+def _claim_objects(cache: ModelCache, claim_name: str, labels: Mapping[str, str], access: AccessMode | None) -> tuple[KubeObject, ...]:
+    if isinstance(cache, NewClaimCache) and access is not None:
+        return (KubeObject("ModelCache", "v1", "PersistentVolumeClaim", claim_name, labels, {"spec": cache.claim_spec(access)}),)
+    return ()
+
+
+def _deliver_by_job(
+    check: Checker,
+    props: ServingProps,
+    source: ModelSource,
+    cache: ModelCache,
+    labels: WorkloadLabels,
+    claim_name: str,
+    job_base: str,
+    access: AccessMode | None,
+    readers: Readers,
+) -> Delivery:
+    """One Job fills the shared cache; every serving pod mounts it read-only behind a wait guard and runs offline."""
+    dl = props.download
+    claim = cache.claim(claim_name) or claim_name
+    model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
+    image = download_image_for(source, dl, props.image)
+    co_locate = access in (AccessMode.READ_WRITE_ONCE, AccessMode.READ_WRITE_ONCE_POD) or dl.co_locate is True
+    name, spec = download_job(
+        job_base=job_base,
+        source=source,
+        claim_name=claim,
+        image=image,
+        download=dl,
+        security=props.pod.security,
+        labels=labels,
+        co_locate_with=labels.selector if co_locate else None,
+    )
+    job = KubeObject("ModelDownload", "batch/v1", "Job", name, job_labels(labels).labels(), {"spec": spec})
+    guard = wait_container(source, model_dir, wait_image_for(dl, image, props.image), dl, props.pod.security)
+    volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=True)
+    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    owned = dict.fromkeys(OFFLINE, _OFFLINE_REASON)
+    return Delivery(model_dir, dict(OFFLINE), owned, (volume,), (guard,), (), (*claims, job), access)
+
+
+def _deliver_in_pod(
+    props: ServingProps, source: ModelSource, cache: ModelCache, labels: WorkloadLabels, claim_name: str, access: AccessMode | None
+) -> Delivery:
+    """Each pod downloads into its own (or a shared RWX) cache before vLLM starts."""
+    model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
+    image = download_image_for(source, props.download, props.image)
+    downloader = download_container("download-model", source, model_dir, image, props.download, props.pod.security)
+    claim = cache.claim(claim_name) or claim_name
+    volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=False)
+    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    owned = dict.fromkeys(OFFLINE, _OFFLINE_REASON)
+    return Delivery(model_dir, dict(OFFLINE), owned, (volume,), (downloader,), tuple(source.secret_volumes()), claims, access)
+
+
+def _deliver_at_start(
+    check: Checker, props: ServingProps, source: ModelSource, cache: ModelCache, claim_name: str, readers: Readers, labels: WorkloadLabels
+) -> Delivery:
+    """vLLM downloads the hub model itself at start into HF_HOME on the cache (no offline switches)."""
+    assert isinstance(source, HuggingFaceModel)
+    access = _access_mode(check, cache, DownloadMode.SERVER, readers, None)
+    claim = cache.claim(claim_name) or claim_name
+    volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=False)
+    env: dict[str, EnvValue] = {"HF_HUB_CACHE": f"{MODEL_MOUNT}/hub"}
+    owned = {"HF_HUB_CACHE": "the hub cache on the model cache volume"}
+    if source.token is not None:
+        env["HF_TOKEN"] = source.token
+        owned["HF_TOKEN"] = "hf_token"
+    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    return Delivery(source.repo_id, env, owned, (volume,), (), (), claims, access, downloads_at_start=True)
+
+
+def revision_args(source: ModelSource, delivery: Delivery) -> list[str]:
+    """``--revision`` for a hub model vLLM downloads itself (pins the files it fetches)."""
+    if delivery.downloads_at_start and isinstance(source, HuggingFaceModel):
+        return ["--revision", source.revision]
+    return []
