@@ -42,13 +42,14 @@ class KubeObject:
 
     def manifest(self, namespace: str | None) -> JsonObject:
         """The object as cdk8s writes it (namespace stamped the way a Chart stamps it)."""
-        meta: JsonObject = {"name": self.name}
+        meta: JsonObject = {}
+        if self.annotations:
+            meta["annotations"] = dict(sorted(self.annotations.items()))
+        if self.labels:
+            meta["labels"] = dict(sorted(self.labels.items()))
+        meta["name"] = self.name
         if namespace and self.kind not in CLUSTER_SCOPED:
             meta["namespace"] = namespace
-        if self.annotations:
-            meta["annotations"] = dict(self.annotations)
-        if self.labels:
-            meta["labels"] = dict(self.labels)
         return {"apiVersion": self.api_version, "kind": self.kind, "metadata": meta, **copy.deepcopy(self.body)}
 
 
