@@ -10,7 +10,8 @@ from apps.llama_8b_hpa_metrics import Llama8bHpaChart
 from apps.llama_70b import Llama70bChart
 from apps.llama_405b_kuberay import Llama405bKubeRayChart
 from apps.llama_405b_lws import Llama405bLwsChart
-from vllm_constructs.lint import LintPolicy, Waiver, report
+from vllm_constructs.app import synth_main
+from vllm_constructs.lint import LintPolicy, Waiver
 
 # Findings the apps accept on purpose, each with its reason. Everything else that the lint finds is printed by
 # `make synth` (warnings) or fails it (errors).
@@ -38,6 +39,5 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
 
 
 if __name__ == "__main__":
-    app = build_app()
-    report(app, LINT_POLICY)  # warnings to stderr; errors to stderr and exit 1, before anything is written
-    app.synth()
+    # Lint warnings go to stderr; bad input or lint errors stop here, before anything is written.
+    raise SystemExit(synth_main(build_app, LINT_POLICY))

@@ -169,7 +169,7 @@ class ServerPlan:
     names: ServerNames
     model_path: str
     cache_access_mode: str | None
-    deployment_id: str = "Deployment"
+    deployment_id: str = "Resource"
     autoscaled: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -295,7 +295,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
     spec = deployment_spec(replicas=props.replicas, deadline=deadline, selector=labels.selector, rollout=props.rollout, template=template)
     deployment = KubeObject(
-        "Deployment", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
+        "Resource", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
     )
     service = objects.service(
         "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
@@ -310,7 +310,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     return ServerPlan(_ordered(planned), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 
-_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Deployment": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
+_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
 
 
 def _ordered(planned: list[KubeObject]) -> list[KubeObject]:
