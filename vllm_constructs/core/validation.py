@@ -131,7 +131,7 @@ _TOKEN_RE = re.compile(
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
 _SECRET_WORDS = frozenset({"TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS", "APIKEY", "PASSPHRASE"})
-_SECRET_FIELD_RE = re.compile(r"(^|_)(token|key|secret|password|credentials?|api_key|hf_token)($|_)")
+_SECRET_FIELD_RE = re.compile(r"(^|_)(token|secret|password|credentials?|api_key|hf_token)($|_)")
 
 
 def looks_like_secret(value: str) -> bool:
@@ -188,7 +188,7 @@ def _problem(err: Any, path: str, owner: type[Any] | None, fields: list[str]) ->
     top = loc[0] if loc else ""
     top_name = fields[top] if isinstance(top, int) and top < len(fields) else str(top)
     value = err.get("input") if err["type"] not in _MISSING else "(missing)"
-    if (_SECRET_FIELD_RE.search(top_name.lower()) and isinstance(value, str)) or (isinstance(value, str) and looks_like_secret(value)):
+    if isinstance(value, str) and value != "(missing)" and (_SECRET_FIELD_RE.search(top_name.lower()) or looks_like_secret(value)):
         value = Redacted(type(value).__name__)
     text, allowed, fix = _describe(err, owner, top_name)
     return Problem(path, field, value, text, allowed, fix)
