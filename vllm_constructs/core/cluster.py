@@ -15,6 +15,7 @@ from . import objects
 from .engine import ArgsCheck
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .model import AccessMode, script
+from .gitops import annotate
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
@@ -428,7 +429,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         }
         np_spec = network_policy_spec(p.network_policy, peers, p.port, peers=peers)
         planned.append(objects.network_policy("NetworkPolicy", p.name, obj_labels, np_spec))
-    return ClusterPlan(planned, _facts(p, namespace, labels, leader, served))
+    return ClusterPlan(annotate(planned, p.gitops), _facts(p, namespace, labels, leader, served))
 
 
 def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: JsonObject, served: str) -> ServingFacts:

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, PlainValidator
 from ..errors import ConfigError
 from . import objects
 from .model import MODEL_MOUNT
+from .gitops import annotate
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
@@ -307,7 +308,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
     facts = _facts(props, namespace, names, labels, template, served, delivery)
-    return ServerPlan(_ordered(planned), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
+    return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 
 _ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
