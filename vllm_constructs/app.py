@@ -11,16 +11,19 @@ from ._adapter import synth
 from .errors import ConfigError
 from .lint import LintPolicy, report
 
-__all__ = ["synth_main"]
+__all__ = ["lint_and_synth", "run_main"]
 
 
-def synth_main(build: Callable[[], cdk8s.App], policy: LintPolicy | None = None) -> int:
-    """Build the app, print lint warnings, and write it; bad input prints ``error: ...`` (no traceback) and returns 2,
-    lint errors return 1. Nothing is written unless everything is sound."""
+def lint_and_synth(app: cdk8s.App, policy: LintPolicy | None = None) -> None:
+    """Print lint warnings; stop on lint errors (SystemExit 1) or bad objects (ConfigError) before writing; write."""
+    report(app, policy or LintPolicy())
+    synth(app)
+
+
+def run_main(main: Callable[[], None]) -> int:
+    """Run an app's main: bad input prints ``error: ...`` (no traceback) and returns 2; lint errors return 1."""
     try:
-        app = build()
-        report(app, policy or LintPolicy())
-        synth(app)
+        main()
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
