@@ -9,6 +9,7 @@ string as null). The test suite validates every object strictly against the Kube
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -99,7 +100,17 @@ def prepare(scope: object, construct_id: object, owner: str) -> tuple[str, str]:
             allowed="a non-empty str without '/'",
             fix="pass an id such as 'llama-8b'",
         )
-    return where, namespace_of(scope)
+    namespace = namespace_of(scope)
+    if namespace and (len(namespace) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)):
+        raise ConfigError(
+            path=where,
+            field="namespace",
+            value=namespace,
+            problem="(the chart's) is not a DNS-1123 label, so the API server refuses every object in it",
+            allowed="at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+            fix="create the chart with a namespace such as 'llm'",
+        )
+    return where, namespace
 
 
 # ------------------------------------------------------------------------------------------------ App-wide registry
