@@ -15,8 +15,8 @@ from pydantic import AfterValidator, PlainValidator
 
 from ..errors import ConfigError
 from . import objects
-from .model import MODEL_MOUNT
 from .gitops import annotate
+from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
@@ -35,7 +35,7 @@ from .serving import (
     revision_args,
     service_env_clash,
 )
-from .validation import Checker, EnvName, IntOrPercent, content_hash, looks_like_secret, names_a_secret, problem, value_class
+from .validation import Checker, EnvName, IntOrPercent, Redacted, content_hash, looks_like_secret, names_a_secret, problem, value_class
 from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, Volume, WorkloadLabels
 
 __all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
@@ -122,7 +122,7 @@ def _config(data: Mapping[str, Any]) -> Mapping[str, Any]:
             raise ConfigError(
                 path="",
                 field=f"[{key!r}]",
-                value="<redacted>",
+                value=Redacted("str"),
                 problem="is a secret; a ConfigMap is stored and shown in clear text",
                 allowed="non-secret settings only",
                 fix="keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}",
