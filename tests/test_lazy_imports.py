@@ -24,7 +24,7 @@ def _python(code: str, node: bool = False) -> subprocess.CompletedProcess[str]:
 
 def test_importing_the_package_and_a_pure_module_starts_no_jsii() -> None:
     run = _python(
-        "import sys, vllm_constructs, vllm_constructs.errors;"
+        "import sys, vllm_constructs, vllm_constructs.errors, vllm_constructs.gitops_diff;"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jsii', 'cdk8s', 'constructs')))"
     )
     assert run.returncode == 0, run.stderr
