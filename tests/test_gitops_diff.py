@@ -8,6 +8,8 @@ import contextlib
 import copy
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -538,6 +540,32 @@ def test_unreadable_file_exits_2(tmp_path: Path) -> None:
     code, _, err = run_folders(binary, binary)
     assert code == 2
     assert err.startswith(f"error: {binary / 'x.yaml'}: cannot read: 'utf-8' codec can't decode byte 0xff")
+
+
+# ---------------------------------------------------------------- the command without jsii
+
+
+def test_cli_diff_runs_without_jsii_or_node(tmp_path: Path) -> None:
+    """`python -m vllm_constructs.cli diff` never imports cdk8s: with JSII_NODE=/bin/false jsii could not start."""
+    old, new = write(tmp_path / "old", [pvc(storage_class="a")]), write(tmp_path / "new", [pvc(storage_class="b")])
+    env = {"PATH": "/usr/bin:/bin", "JSII_NODE": "/bin/false", "PYTHONPATH": str(ROOT)}
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['vllm-constructs'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('vllm_constructs.cli', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    print('loaded', sorted(m for m in sys.modules if m.split('.')[0] in ('jsii', 'cdk8s', 'constructs')), file=sys.stderr)\n"
+        "    raise\n"
+    )
+    command = [sys.executable, "-c", probe, "diff", str(old), str(new), "--json", "--fail-on", "replace"]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == "loaded []"
+    assert json.loads(result.stdout)[0]["effects"] == ["replace"]
+    plain = subprocess.run([sys.executable, "-m", "vllm_constructs.cli", "diff", str(old), str(tmp_path / "nope")],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert (plain.returncode, plain.stdout) == (2, "")
+    assert plain.stderr == f"error: {tmp_path / 'nope'}: no such directory\n"  # no traceback
 
 
 # ---------------------------------------------------------------- the immutable-field table against the CRDs
