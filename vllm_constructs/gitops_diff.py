@@ -305,8 +305,6 @@ def _autoscaler_capacity(entry: Entry, old: Manifest | None, new: Manifest | Non
         entry.add("capacity", _capacity_detail(entry, facts[0], facts[1], f"{workload.kind} {workload.label()} {totals}" if totals else ""))
 
 
-
-
 def _settle(entry: Entry, old: Manifest | None, new: Manifest | None) -> None:
     """A changed object with no other effect is `none` (metadata only) or applied in place (no effect listed)."""
     if entry.effects or old is None or new is None:
