@@ -60,7 +60,11 @@ def add_plan_parser(sub: Any) -> None:
     p.add_argument("app", nargs="?", help="module of a cdk8s app, e.g. apps.main (its build_app() or its app attribute)")
     model = p.add_mutually_exclusive_group()
     model.add_argument("--model", metavar="HF_ID", help="a catalog model, e.g. meta-llama/Llama-3.1-8B-Instruct")
-    model.add_argument("--model-config", metavar="PATH", help="a local config.json (or its folder; model.safetensors.index.json beside it gives exact bytes)")
+    model.add_argument(
+        "--model-config",
+        metavar="PATH",
+        help="a local config.json (or its folder; model.safetensors.index.json beside it gives exact bytes)",
+    )
     gpu = p.add_mutually_exclusive_group()
     gpu.add_argument("--gpu", metavar="PRODUCT", help="a GPU product label value, e.g. NVIDIA-L4, NVIDIA-H100-80GB-HBM3")
     gpu.add_argument("--gpu-memory-gib", type=_gib, metavar="N", help="memory of another accelerator, as CUDA reports it")
@@ -118,7 +122,9 @@ def _spec(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelSpe
 
 def _gpu(parser: argparse.ArgumentParser, args: argparse.Namespace) -> GpuProduct:
     if args.gpu_memory_gib:
-        return GpuProduct(f"{args.gpu_memory_gib:g} GiB accelerator", (f"{args.gpu_memory_gib:g}GiB",), int(args.gpu_memory_gib * GIB), "--gpu-memory-gib")
+        return GpuProduct(
+            f"{args.gpu_memory_gib:g} GiB accelerator", (f"{args.gpu_memory_gib:g}GiB",), int(args.gpu_memory_gib * GIB), "--gpu-memory-gib"
+        )
     if not args.gpu:
         parser.error("argument --gpu: give --gpu PRODUCT or --gpu-memory-gib N")
     product = gpu_product(args.gpu)
@@ -150,7 +156,8 @@ def _ad_hoc_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> di
     e = plan_engine(spec, gpu.memory_bytes, inputs)
     gpus = args.tensor_parallel_size * args.pipeline_parallel_size
     return {
-        "server": None, "model": spec.name, "gpu": args.gpu or gpu.labels[0], "gpu_memory_gib": round(gpu.memory_gib, 2), "gpus_per_pod": gpus,
+        "server": None, "model": spec.name, "gpu": args.gpu or gpu.labels[0], "gpu_memory_gib": round(gpu.memory_gib, 2),
+        "gpus_per_pod": gpus,
         "gpus": gpus, "gpus_peak_rollout": gpus, "gpus_at_max_replicas": None, "weights_gib_per_gpu": round(e.weights_bytes / GIB, 2),
         "kv_cache_gib_per_gpu": round(e.kv_cache_bytes / GIB, 2), "overhead_gib_per_gpu": round(e.overhead_bytes / GIB, 2),
         "kv_bytes_per_token_per_gpu": e.kv_bytes_per_token, "kv_cache_tokens": e.kv_tokens, "max_model_len": e.max_model_len,

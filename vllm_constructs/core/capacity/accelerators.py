@@ -52,26 +52,51 @@ _PRODUCTS = (
     GpuProduct("NVIDIA A10G", ("NVIDIA-A10G",), _gib(22.19), "PyTorch OOM messages on AWS g5 (A10G): 'total capacity of 22.19 GiB'"),
     GpuProduct("NVIDIA A10", ("NVIDIA-A10",), _gib(22.19), "same GA102 board and 24 GB GDDR6 as the A10G"),
     GpuProduct("NVIDIA L4", ("NVIDIA-L4",), _gib(22.05), "PyTorch OOM messages on GCP g2 (L4): 'total capacity of 22.05 GiB'"),
-    GpuProduct("NVIDIA GeForce RTX 3090", ("NVIDIA-GeForce-RTX-3090",), _gib(23.58),
-               "vLLM log 'total_gpu_memory=23.58GiB', https://github.com/vllm-project/vllm/issues/10517"),
-    GpuProduct("NVIDIA GeForce RTX 4090", ("NVIDIA-GeForce-RTX-4090",), _gib(23.65), "PyTorch OOM messages on RTX 4090: 'total capacity of 23.65 GiB'"),
+    GpuProduct(
+        "NVIDIA GeForce RTX 3090",
+        ("NVIDIA-GeForce-RTX-3090",),
+        _gib(23.58),
+        "vLLM log 'total_gpu_memory=23.58GiB', https://github.com/vllm-project/vllm/issues/10517",
+    ),
+    GpuProduct(
+        "NVIDIA GeForce RTX 4090",
+        ("NVIDIA-GeForce-RTX-4090",),
+        _gib(23.65),
+        "PyTorch OOM messages on RTX 4090: 'total capacity of 23.65 GiB'",
+    ),
     GpuProduct("NVIDIA A40", ("NVIDIA-A40",), _gib(44.35), f"{_SMI} (46068 MiB)"),
     GpuProduct("NVIDIA L40S", ("NVIDIA-L40S",), _gib(44.39), f"{_SMI} (46068 MiB)"),
     GpuProduct("NVIDIA L40", ("NVIDIA-L40",), _gib(44.39), f"{_SMI} (46068 MiB)"),
     GpuProduct("NVIDIA RTX A6000", ("NVIDIA-RTX-A6000",), _gib(47.43), f"{_SMI} (49140 MiB)"),
-    GpuProduct("NVIDIA A100 40GB", ("NVIDIA-A100-SXM4-40GB", "NVIDIA-A100-PCIE-40GB"), _gib(39.39),
-               "vLLM log 'total_gpu_memory (39.38GiB)', https://github.com/vllm-project/vllm/issues/16570; "
-               "40339.31 MiB on A100-PCIE-40GB (huggingface.co/PrunaAI/... results.json)"),
-    GpuProduct("NVIDIA A100 80GB", ("NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-80GB-PCIe"), 85_198_045_184,
-               "CUDA deviceQuery on A100-SXM4-80GB: 'Total amount of global memory: 81251 MBytes (85198045184 bytes)', "
-               "https://gist.github.com/gengwg/3520df2ebf8872e5ee4818367e3a4122"),
-    GpuProduct("NVIDIA H100 80GB", ("NVIDIA-H100-80GB-HBM3", "NVIDIA-H100-PCIe", "NVIDIA-H800"), _gib(79.19),
-               "vLLM logs on H100 80GB HBM3: 'total_gpu_memory (79.19GiB)'"),
+    GpuProduct(
+        "NVIDIA A100 40GB",
+        ("NVIDIA-A100-SXM4-40GB", "NVIDIA-A100-PCIE-40GB"),
+        _gib(39.39),
+        "vLLM log 'total_gpu_memory (39.38GiB)', https://github.com/vllm-project/vllm/issues/16570; "
+        "40339.31 MiB on A100-PCIE-40GB (huggingface.co/PrunaAI/... results.json)",
+    ),
+    GpuProduct(
+        "NVIDIA A100 80GB",
+        ("NVIDIA-A100-SXM4-80GB", "NVIDIA-A100-80GB-PCIe"),
+        85_198_045_184,
+        "CUDA deviceQuery on A100-SXM4-80GB: 'Total amount of global memory: 81251 MBytes (85198045184 bytes)', "
+        "https://gist.github.com/gengwg/3520df2ebf8872e5ee4818367e3a4122",
+    ),
+    GpuProduct(
+        "NVIDIA H100 80GB",
+        ("NVIDIA-H100-80GB-HBM3", "NVIDIA-H100-PCIe", "NVIDIA-H800"),
+        _gib(79.19),
+        "vLLM logs on H100 80GB HBM3: 'total_gpu_memory (79.19GiB)'",
+    ),
     GpuProduct("NVIDIA H100 NVL", ("NVIDIA-H100-NVL",), _gib(93.10), f"{_SMI} (95830 MiB)"),
     GpuProduct("NVIDIA H200", ("NVIDIA-H200", "NVIDIA-H200-NVL"), _gib(139.80), f"{_SMI} (143771 MiB)"),
     GpuProduct("NVIDIA B200", ("NVIDIA-B200",), _gib(178.35), f"{_SMI} (183359 MiB)"),
-    GpuProduct("AMD Instinct MI300X", ("AMD_Instinct_MI300X", "AMD-Instinct-MI300X", "MI300X", "AMD_Instinct_MI300X_OAM"), _gib(191.98),
-               "ROCm PyTorch on MI300X: 'total capacity of 191.98 GiB' (192 GB HBM3)"),
+    GpuProduct(
+        "AMD Instinct MI300X",
+        ("AMD_Instinct_MI300X", "AMD-Instinct-MI300X", "MI300X", "AMD_Instinct_MI300X_OAM"),
+        _gib(191.98),
+        "ROCm PyTorch on MI300X: 'total capacity of 191.98 GiB' (192 GB HBM3)",
+    ),
 )
 
 GPU_PRODUCTS: Mapping[str, GpuProduct] = MappingProxyType({label.lower(): p for p in _PRODUCTS for label in p.labels})

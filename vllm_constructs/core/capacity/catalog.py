@@ -20,7 +20,9 @@ __all__ = ["CATALOG", "catalog_names", "spec_for", "spec_for_repo"]
 
 
 def _hub(repo: str, revision: str = "main") -> str:
-    return f"https://huggingface.co/{repo}/blob/{revision}/config.json (shape); parameter count from the model card / Hub safetensors metadata"
+    return (
+        f"https://huggingface.co/{repo}/blob/{revision}/config.json (shape); parameter count from the model card / Hub safetensors metadata"
+    )
 
 
 def _dense(repo: str, h: int, layers: int, heads: int, kv: int, inter: int, vocab: int, ctx: int, params: int, **more: object) -> ModelSpec:
@@ -31,9 +33,24 @@ def _dense(repo: str, h: int, layers: int, heads: int, kv: int, inter: int, voca
     )  # fmt: skip
 
 
-def _moe(repo: str, h: int, layers: int, heads: int, kv: int, experts: int, top: int, moe_inter: int, vocab: int, ctx: int, params: int, **more: object) -> ModelSpec:
+def _moe(
+    repo: str,
+    h: int,
+    layers: int,
+    heads: int,
+    kv: int,
+    experts: int,
+    top: int,
+    moe_inter: int,
+    vocab: int,
+    ctx: int,
+    params: int,
+    **more: object,
+) -> ModelSpec:
+    dense_width = more.pop("intermediate_size", moe_inter)
+    assert isinstance(dense_width, int)
     return _dense(
-        repo, h, layers, heads, kv, int(more.pop("intermediate_size", moe_inter)), vocab, ctx, params, num_experts=experts,
+        repo, h, layers, heads, kv, dense_width, vocab, ctx, params, num_experts=experts,
         experts_per_token=top, moe_intermediate_size=moe_inter, **more,
     )  # fmt: skip
 
@@ -44,53 +61,156 @@ _LLAMA31_405B = "069992c75aed59df00ec06c17177e76c63296a26"
 
 _ENTRIES: tuple[tuple[tuple[str, ...], ModelSpec], ...] = (
     # Llama 2 (4k context, no GQA on 7B)
-    (("meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-chat-hf"), _dense("meta-llama/Llama-2-7b-hf", 4096, 32, 32, 32, 11008, 32000, 4096, 6_738_415_616)),
-    (("meta-llama/Llama-2-70b-hf", "meta-llama/Llama-2-70b-chat-hf"), _dense("meta-llama/Llama-2-70b-hf", 8192, 80, 64, 8, 28672, 32000, 4096, 68_976_648_192)),
+    (
+        ("meta-llama/Llama-2-7b-hf", "meta-llama/Llama-2-7b-chat-hf"),
+        _dense("meta-llama/Llama-2-7b-hf", 4096, 32, 32, 32, 11008, 32000, 4096, 6_738_415_616),
+    ),
+    (
+        ("meta-llama/Llama-2-70b-hf", "meta-llama/Llama-2-70b-chat-hf"),
+        _dense("meta-llama/Llama-2-70b-hf", 8192, 80, 64, 8, 28672, 32000, 4096, 68_976_648_192),
+    ),
     # Llama 3.1 / 3.3 (128k context)
-    (("meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B", "meta-llama/Meta-Llama-3.1-8B-Instruct", "meta-llama/Meta-Llama-3.1-8B"),
-     _dense("meta-llama/Llama-3.1-8B-Instruct", 4096, 32, 32, 8, 14336, 128256, 131072, 8_030_261_248, revision=_LLAMA31_8B)),
-    (("meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-70B", "meta-llama/Meta-Llama-3.1-70B-Instruct", "meta-llama/Meta-Llama-3.1-70B"),
-     _dense("meta-llama/Llama-3.1-70B-Instruct", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496, revision=_LLAMA31_70B)),
-    (("meta-llama/Llama-3.1-405B-Instruct", "meta-llama/Llama-3.1-405B", "meta-llama/Meta-Llama-3.1-405B-Instruct", "meta-llama/Meta-Llama-3.1-405B"),
-     _dense("meta-llama/Llama-3.1-405B-Instruct", 16384, 126, 128, 8, 53248, 128256, 131072, 405_853_388_800, revision=_LLAMA31_405B)),
-    (("meta-llama/Llama-3.3-70B-Instruct",), _dense("meta-llama/Llama-3.3-70B-Instruct", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496)),
+    (
+        (
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "meta-llama/Llama-3.1-8B",
+            "meta-llama/Meta-Llama-3.1-8B-Instruct",
+            "meta-llama/Meta-Llama-3.1-8B",
+        ),
+        _dense("meta-llama/Llama-3.1-8B-Instruct", 4096, 32, 32, 8, 14336, 128256, 131072, 8_030_261_248, revision=_LLAMA31_8B),
+    ),
+    (
+        (
+            "meta-llama/Llama-3.1-70B-Instruct",
+            "meta-llama/Llama-3.1-70B",
+            "meta-llama/Meta-Llama-3.1-70B-Instruct",
+            "meta-llama/Meta-Llama-3.1-70B",
+        ),
+        _dense("meta-llama/Llama-3.1-70B-Instruct", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496, revision=_LLAMA31_70B),
+    ),
+    (
+        (
+            "meta-llama/Llama-3.1-405B-Instruct",
+            "meta-llama/Llama-3.1-405B",
+            "meta-llama/Meta-Llama-3.1-405B-Instruct",
+            "meta-llama/Meta-Llama-3.1-405B",
+        ),
+        _dense("meta-llama/Llama-3.1-405B-Instruct", 16384, 126, 128, 8, 53248, 128256, 131072, 405_853_388_800, revision=_LLAMA31_405B),
+    ),
+    (
+        ("meta-llama/Llama-3.3-70B-Instruct",),
+        _dense("meta-llama/Llama-3.3-70B-Instruct", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496),
+    ),
     # Qwen2.5 (Instruct configs: 32k native context, q/k/v biases)
-    (("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B"), _dense("Qwen/Qwen2.5-7B-Instruct", 3584, 28, 28, 4, 18944, 152064, 32768, 7_615_616_512)),
-    (("Qwen/Qwen2.5-14B-Instruct", "Qwen/Qwen2.5-14B"), _dense("Qwen/Qwen2.5-14B-Instruct", 5120, 48, 40, 8, 13824, 152064, 32768, 14_770_033_664)),
-    (("Qwen/Qwen2.5-32B-Instruct", "Qwen/Qwen2.5-32B"), _dense("Qwen/Qwen2.5-32B-Instruct", 5120, 64, 40, 8, 27648, 152064, 32768, 32_763_876_352)),
-    (("Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B"), _dense("Qwen/Qwen2.5-72B-Instruct", 8192, 80, 64, 8, 29568, 152064, 32768, 72_706_203_648)),
+    (
+        ("Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen2.5-7B"),
+        _dense("Qwen/Qwen2.5-7B-Instruct", 3584, 28, 28, 4, 18944, 152064, 32768, 7_615_616_512),
+    ),
+    (
+        ("Qwen/Qwen2.5-14B-Instruct", "Qwen/Qwen2.5-14B"),
+        _dense("Qwen/Qwen2.5-14B-Instruct", 5120, 48, 40, 8, 13824, 152064, 32768, 14_770_033_664),
+    ),
+    (
+        ("Qwen/Qwen2.5-32B-Instruct", "Qwen/Qwen2.5-32B"),
+        _dense("Qwen/Qwen2.5-32B-Instruct", 5120, 64, 40, 8, 27648, 152064, 32768, 32_763_876_352),
+    ),
+    (
+        ("Qwen/Qwen2.5-72B-Instruct", "Qwen/Qwen2.5-72B"),
+        _dense("Qwen/Qwen2.5-72B-Instruct", 8192, 80, 64, 8, 29568, 152064, 32768, 72_706_203_648),
+    ),
     # Qwen3 (head_dim 128 regardless of hidden size)
     (("Qwen/Qwen3-8B",), _dense("Qwen/Qwen3-8B", 4096, 36, 32, 8, 12288, 151936, 40960, 8_190_735_360, head_dim=128)),
     (("Qwen/Qwen3-14B",), _dense("Qwen/Qwen3-14B", 5120, 40, 40, 8, 17408, 151936, 40960, 14_768_307_200, head_dim=128)),
     (("Qwen/Qwen3-32B",), _dense("Qwen/Qwen3-32B", 5120, 64, 64, 8, 25600, 151936, 40960, 32_762_123_264, head_dim=128)),
-    (("Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Instruct-2507"),
-     _moe("Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 8, 768, 151936, 40960, 30_532_122_624, head_dim=128, intermediate_size=6144)),
-    (("Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507"),
-     _moe("Qwen/Qwen3-235B-A22B", 4096, 94, 64, 4, 128, 8, 1536, 151936, 40960, 235_093_634_560, head_dim=128, intermediate_size=12288)),
+    (
+        ("Qwen/Qwen3-30B-A3B", "Qwen/Qwen3-30B-A3B-Instruct-2507"),
+        _moe("Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 128, 8, 768, 151936, 40960, 30_532_122_624, head_dim=128, intermediate_size=6144),
+    ),
+    (
+        ("Qwen/Qwen3-235B-A22B", "Qwen/Qwen3-235B-A22B-Instruct-2507"),
+        _moe("Qwen/Qwen3-235B-A22B", 4096, 94, 64, 4, 128, 8, 1536, 151936, 40960, 235_093_634_560, head_dim=128, intermediate_size=12288),
+    ),
     # Mistral / Mixtral
-    (("mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mistral-7B-v0.3"), _dense("mistralai/Mistral-7B-Instruct-v0.3", 4096, 32, 32, 8, 14336, 32768, 32768, 7_248_023_552)),
-    (("mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.1", "mistralai/Mistral-7B-Instruct-v0.2"),
-     _dense("mistralai/Mistral-7B-v0.1", 4096, 32, 32, 8, 14336, 32000, 32768, 7_241_732_096)),
-    (("mistralai/Mixtral-8x7B-Instruct-v0.1", "mistralai/Mixtral-8x7B-v0.1"),
-     _moe("mistralai/Mixtral-8x7B-Instruct-v0.1", 4096, 32, 32, 8, 8, 2, 14336, 32000, 32768, 46_702_792_704)),
-    (("mistralai/Mixtral-8x22B-Instruct-v0.1",), _moe("mistralai/Mixtral-8x22B-Instruct-v0.1", 6144, 56, 48, 8, 8, 2, 16384, 32768, 65536, 140_630_071_296)),
+    (
+        ("mistralai/Mistral-7B-Instruct-v0.3", "mistralai/Mistral-7B-v0.3"),
+        _dense("mistralai/Mistral-7B-Instruct-v0.3", 4096, 32, 32, 8, 14336, 32768, 32768, 7_248_023_552),
+    ),
+    (
+        ("mistralai/Mistral-7B-v0.1", "mistralai/Mistral-7B-Instruct-v0.1", "mistralai/Mistral-7B-Instruct-v0.2"),
+        _dense("mistralai/Mistral-7B-v0.1", 4096, 32, 32, 8, 14336, 32000, 32768, 7_241_732_096),
+    ),
+    (
+        ("mistralai/Mixtral-8x7B-Instruct-v0.1", "mistralai/Mixtral-8x7B-v0.1"),
+        _moe("mistralai/Mixtral-8x7B-Instruct-v0.1", 4096, 32, 32, 8, 8, 2, 14336, 32000, 32768, 46_702_792_704),
+    ),
+    (
+        ("mistralai/Mixtral-8x22B-Instruct-v0.1",),
+        _moe("mistralai/Mixtral-8x22B-Instruct-v0.1", 6144, 56, 48, 8, 8, 2, 16384, 32768, 65536, 140_630_071_296),
+    ),
     (("mistralai/Mixtral-8x22B-v0.1",), _moe("mistralai/Mixtral-8x22B-v0.1", 6144, 56, 48, 8, 8, 2, 16384, 32000, 65536, 140_620_634_112)),
     # DeepSeek-R1 (MLA + MoE, FP8 checkpoint) and its distills (Llama / Qwen2.5 shapes, 128k context)
-    (("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-0528", "deepseek-ai/DeepSeek-V3"),
-     _moe("deepseek-ai/DeepSeek-R1", 7168, 61, 128, 128, 256, 8, 2048, 129280, 163840, 671_000_000_000, intermediate_size=18432,
-          num_shared_experts=1, first_dense_layers=3, kv_lora_rank=512, qk_rope_head_dim=64, head_dim=192, weight_bits=8)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Llama-8B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 4096, 32, 32, 8, 14336, 128256, 131072, 8_030_261_248)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Llama-70B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 1536, 28, 12, 2, 8960, 151936, 131072, 1_777_088_000)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", 3584, 28, 28, 4, 18944, 152064, 131072, 7_615_616_512)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", 5120, 48, 40, 8, 13824, 152064, 131072, 14_770_033_664)),
-    (("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",), _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", 5120, 64, 40, 8, 27648, 152064, 131072, 32_763_876_352)),
+    (
+        ("deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-R1-0528", "deepseek-ai/DeepSeek-V3"),
+        _moe(
+            "deepseek-ai/DeepSeek-R1",
+            7168,
+            61,
+            128,
+            128,
+            256,
+            8,
+            2048,
+            129280,
+            163840,
+            671_000_000_000,
+            intermediate_size=18432,
+            num_shared_experts=1,
+            first_dense_layers=3,
+            kv_lora_rank=512,
+            qk_rope_head_dim=64,
+            head_dim=192,
+            weight_bits=8,
+        ),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Llama-8B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", 4096, 32, 32, 8, 14336, 128256, 131072, 8_030_261_248),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Llama-70B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Llama-70B", 8192, 80, 64, 8, 28672, 128256, 131072, 70_553_706_496),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B", 1536, 28, 12, 2, 8960, 151936, 131072, 1_777_088_000),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", 3584, 28, 28, 4, 18944, 152064, 131072, 7_615_616_512),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-14B", 5120, 48, 40, 8, 13824, 152064, 131072, 14_770_033_664),
+    ),
+    (
+        ("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",),
+        _dense("deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", 5120, 64, 40, 8, 27648, 152064, 131072, 32_763_876_352),
+    ),
     # Gemma 2 (tied embeddings, wide heads) and Phi
-    (("google/gemma-2-9b-it", "google/gemma-2-9b"), _dense("google/gemma-2-9b-it", 3584, 42, 16, 8, 14336, 256000, 8192, 9_241_705_984, head_dim=256, tie_word_embeddings=True)),
-    (("google/gemma-2-27b-it", "google/gemma-2-27b"), _dense("google/gemma-2-27b-it", 4608, 46, 32, 16, 36864, 256000, 8192, 27_227_128_320, head_dim=128, tie_word_embeddings=True)),
+    (
+        ("google/gemma-2-9b-it", "google/gemma-2-9b"),
+        _dense("google/gemma-2-9b-it", 3584, 42, 16, 8, 14336, 256000, 8192, 9_241_705_984, head_dim=256, tie_word_embeddings=True),
+    ),
+    (
+        ("google/gemma-2-27b-it", "google/gemma-2-27b"),
+        _dense("google/gemma-2-27b-it", 4608, 46, 32, 16, 36864, 256000, 8192, 27_227_128_320, head_dim=128, tie_word_embeddings=True),
+    ),
     (("microsoft/phi-4",), _dense("microsoft/phi-4", 5120, 40, 40, 10, 17920, 100352, 16384, 14_659_507_200)),
     (("microsoft/Phi-3-mini-4k-instruct",), _dense("microsoft/Phi-3-mini-4k-instruct", 3072, 32, 32, 32, 8192, 32064, 4096, 3_821_079_552)),
-    (("microsoft/Phi-3-mini-128k-instruct",), _dense("microsoft/Phi-3-mini-128k-instruct", 3072, 32, 32, 32, 8192, 32064, 131072, 3_821_079_552)),
+    (
+        ("microsoft/Phi-3-mini-128k-instruct",),
+        _dense("microsoft/Phi-3-mini-128k-instruct", 3072, 32, 32, 32, 8192, 32064, 131072, 3_821_079_552),
+    ),
 )
 
 CATALOG: Mapping[str, ModelSpec] = MappingProxyType({repo.lower(): spec for repos, spec in _ENTRIES for repo in repos})
@@ -118,7 +238,9 @@ def spec_for_repo(repo_id: str) -> ModelSpec | None:
     for name, spec in CATALOG.items():
         if name.rsplit("/", 1)[-1] == base_name:
             bits = _SUFFIX_BITS.get(match.group(1).split("-")[0].lower(), 4)
-            return dataclasses.replace(spec, name=repo_id, weight_bits=bits, weight_bytes=None, source=f"{spec.source}; {bits}-bit copy {repo_id}")
+            return dataclasses.replace(
+                spec, name=repo_id, weight_bits=bits, weight_bytes=None, source=f"{spec.source}; {bits}-bit copy {repo_id}"
+            )
     return None
 
 

@@ -59,7 +59,7 @@ def memory_chart_svg(rows: Sequence[Mapping[str, Any]], title: str = "Memory of 
     height = 70 + _ROW * len(rows) + 30
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_WIDTH + _LEFT + 20}" height="{height}" font-family="sans-serif" font-size="12">',
-        f'<title>{escape(title)}</title>',
+        f"<title>{escape(title)}</title>",
         f'<text x="10" y="22" font-size="15" font-weight="bold">{escape(title)}</text>',
     ]
     for i, (name, color) in enumerate(_SEGMENTS):
@@ -77,16 +77,21 @@ def _bar(row: Mapping[str, Any], y: int) -> list[str]:
     out = [f'<text x="10" y="{y + 12}" font-weight="bold">{label}</text>', f'<text x="10" y="{y + 28}">{gpu}</text>']
     parts = _parts(row)
     if parts is None:
-        out.append(f'<text x="{_LEFT}" y="{y + 18}" fill="#a00">plan unknown: {escape("; ".join(row.get("unknown") or ["missing facts"]))}</text>')
+        out.append(
+            f'<text x="{_LEFT}" y="{y + 18}" fill="#a00">plan unknown: {escape("; ".join(row.get("unknown") or ["missing facts"]))}</text>'
+        )
         return out
     total, x = sum(parts), float(_LEFT)
     for value, (name, color) in zip(parts, _SEGMENTS, strict=True):
         width = _WIDTH * value / total if total else 0
-        out.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{_BAR}" fill="{color}"><title>{name}: {value:.2f} GiB</title></rect>')
+        out.append(
+            f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{_BAR}" fill="{color}"><title>{name}: {value:.2f} GiB</title></rect>'
+        )
         if width > 44:
             out.append(f'<text x="{x + 4:.1f}" y="{y + 17}" fill="white">{value:.1f}</text>')
         x += width
     fits = row.get("fits")
-    note = f"{total:.1f} GiB; {row.get('kv_cache_tokens') or 0:,} tokens; {row.get('max_concurrency')}x max len; fits: {'yes' if fits else 'NO'}"
+    tokens = row.get("kv_cache_tokens") or 0
+    note = f"{total:.1f} GiB; {tokens:,} tokens; {row.get('max_concurrency')}x max len; fits: {'yes' if fits else 'NO'}"
     out.append(f'<text x="{_LEFT}" y="{y + _BAR + 14}" fill="#333">{escape(note)}</text>')
     return out

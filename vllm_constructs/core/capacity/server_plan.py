@@ -45,7 +45,17 @@ HOST_BASE_BYTES = 6 * GIB
 HOST_PER_GPU_BYTES = 2 * GIB
 """Assumed host memory of vLLM's processes: API server and engine core, plus one worker process per accelerator."""
 
-_QUANT_BITS = {"fp8": 8, "fbgemm_fp8": 8, "fp8_dynamic": 8, "awq": 4, "awq_marlin": 4, "gptq": 4, "gptq_marlin": 4, "marlin": 4, "bitsandbytes": 4}
+_QUANT_BITS = {
+    "fp8": 8,
+    "fbgemm_fp8": 8,
+    "fp8_dynamic": 8,
+    "awq": 4,
+    "awq_marlin": 4,
+    "gptq": 4,
+    "gptq_marlin": 4,
+    "marlin": 4,
+    "bitsandbytes": 4,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +140,8 @@ def engine_inputs(engine: EngineArgs, gpu: GpuProduct | None) -> EngineInputs:
     extra = {f.dest: f.value for f in engine.extra_flags}
     kv_fp8 = engine.kv_cache_dtype is not None and engine.kv_cache_dtype is not KvCacheDtype.AUTO
     return EngineInputs(
-        tensor_parallel=engine.tensor_parallel_size, pipeline_parallel=engine.pipeline_parallel_size, data_parallel=engine.data_parallel_size,
+        tensor_parallel=engine.tensor_parallel_size, pipeline_parallel=engine.pipeline_parallel_size,
+        data_parallel=engine.data_parallel_size,
         max_model_len=engine.max_model_len, gpu_memory_utilization=engine.gpu_memory_utilization or DEFAULT_UTILIZATION,
         kv_bytes=1 if kv_fp8 else 2, weight_bits=_QUANT_BITS.get(engine.quantization or ""),
         max_num_batched_tokens=_int(extra.get("max_num_batched_tokens")), max_num_seqs=_int(extra.get("max_num_seqs")),
@@ -153,11 +164,7 @@ def _surge(spec: Mapping[str, Any], replicas: int) -> int:
 
 
 def _shm_bytes(body: Mapping[str, Any]) -> int:
-    found = [
-        v.get("emptyDir", {}).get("sizeLimit")
-        for v in _walk_volumes(body)
-        if (v.get("emptyDir") or {}).get("medium") == "Memory"
-    ]
+    found = [v.get("emptyDir", {}).get("sizeLimit") for v in _walk_volumes(body) if (v.get("emptyDir") or {}).get("medium") == "Memory"]
     sizes = [parse_quantity(s) for s in found if isinstance(s, str)]
     return int(max((s for s in sizes if s is not None), default=0))
 
@@ -213,7 +220,9 @@ def capacity_plan(
 def _label_of(gpu: GpuProduct | None, labels: Sequence[str]) -> str | None:
     if gpu is None:
         return None
-    return next((v for v in labels if re.sub(r"-SHARED$", "", v, flags=re.IGNORECASE).lower() in {x.lower() for x in gpu.labels}), gpu.labels[0])
+    return next(
+        (v for v in labels if re.sub(r"-SHARED$", "", v, flags=re.IGNORECASE).lower() in {x.lower() for x in gpu.labels}), gpu.labels[0]
+    )
 
 
 def check_capacity(check: Checker, plan: CapacityPlan | None) -> None:
@@ -246,7 +255,7 @@ def _fixes(plan: CapacityPlan) -> str:
     assert e is not None
     tp = plan.gpus_per_pod * 2
     return (
-        f"raise tensor_parallel_size (and accelerators) to {tp}, lower max_model_len to {max(e.kv_tokens // 1024 * 1024, 0) or 'a smaller value'}, "
+        f"raise tensor_parallel_size (and accelerators) to {tp}, lower max_model_len to {e.kv_tokens // 1024 * 1024 or 'a smaller value'}, "
         "quantize (engine.quantization='fp8' or an AWQ/GPTQ checkpoint), or pick a larger GPU in pod.gpu_products"
     )
 
@@ -272,4 +281,3 @@ def from_annotation(text: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return value if isinstance(value, dict) else None
-

@@ -80,7 +80,13 @@ class ModelSpec:
                 "copy num_key_value_heads from config.json",
             )
         if self.num_experts and not 0 < self.experts_per_token <= self.num_experts:
-            fail("experts_per_token", self.experts_per_token, f"is not in 1..num_experts ({self.num_experts})", "1..num_experts", "copy num_experts_per_tok")
+            fail(
+                "experts_per_token",
+                self.experts_per_token,
+                f"is not in 1..num_experts ({self.num_experts})",
+                "1..num_experts",
+                "copy num_experts_per_tok",
+            )
         if self.num_experts and not self.moe_intermediate_size:
             fail("moe_intermediate_size", 0, "is missing for a mixture of experts", "the expert MLP width", "copy moe_intermediate_size")
 
@@ -169,6 +175,13 @@ def _bits(config: Mapping[str, Any]) -> int:
     return 32 if dtype == "float32" else 16
 
 
+def _head_dim(cfg: Mapping[str, Any]) -> int | None:
+    if cfg.get("kv_lora_rank"):  # latent attention: query/key head = no-position part + rotary part
+        return int(cfg.get("qk_nope_head_dim", 0)) + int(cfg.get("qk_rope_head_dim", 0)) or None
+    value = cfg.get("head_dim")
+    return int(value) if isinstance(value, int) else None
+
+
 def spec_from_hf_config(config: Mapping[str, Any], *, name: str, index: Mapping[str, Any] | None = None, source: str = "") -> ModelSpec:
     """A ModelSpec from a Hugging Face ``config.json`` (its ``text_config`` for multimodal models) and, when given,
     ``model.safetensors.index.json`` (exact weight bytes). Raises ConfigError naming the missing key."""
@@ -184,16 +197,18 @@ def spec_from_hf_config(config: Mapping[str, Any], *, name: str, index: Mapping[
     experts = int(_get(cfg, *_EXPERT_KEYS, default=0) or 0)
     total = (index or {}).get("metadata", {}).get("total_size")
     return ModelSpec(
-        name=name, hidden_size=cfg["hidden_size"], num_hidden_layers=cfg["num_hidden_layers"], num_attention_heads=cfg["num_attention_heads"],
+        name=name, hidden_size=cfg["hidden_size"], num_hidden_layers=cfg["num_hidden_layers"],
+        num_attention_heads=cfg["num_attention_heads"],
         num_key_value_heads=int(_get(cfg, "num_key_value_heads", default=cfg["num_attention_heads"])),
         intermediate_size=int(_get(cfg, "intermediate_size", "ffn_dim", default=4 * cfg["hidden_size"])), vocab_size=cfg["vocab_size"],
         max_position_embeddings=int(_get(cfg, "max_position_embeddings", "max_sequence_length", default=2048)),
-        head_dim=_get(cfg, "head_dim") if not cfg.get("kv_lora_rank") else int(cfg.get("qk_nope_head_dim", 0)) + int(cfg.get("qk_rope_head_dim", 0)) or None,
+        head_dim=_head_dim(cfg),
         tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)), num_experts=experts,
         experts_per_token=int(cfg.get("num_experts_per_tok") or 0) if experts else 0,
         moe_intermediate_size=int(_get(cfg, "moe_intermediate_size", default=cfg.get("intermediate_size", 0)) or 0) if experts else 0,
         num_shared_experts=int(cfg.get("n_shared_experts") or 0), first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
-        kv_lora_rank=int(cfg.get("kv_lora_rank") or 0), qk_rope_head_dim=int(cfg.get("qk_rope_head_dim") or 0) if cfg.get("kv_lora_rank") else 0,
+        kv_lora_rank=int(cfg.get("kv_lora_rank") or 0),
+        qk_rope_head_dim=int(cfg.get("qk_rope_head_dim") or 0) if cfg.get("kv_lora_rank") else 0,
         weight_bytes=int(total) if isinstance(total, int) and total > 0 else None, weight_bits=_bits(cfg), source=source,
     )  # fmt: skip
 
