@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError
+from .plan_cli import add_plan_parser, run_plan
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("-o", "--output", metavar="FILE", help="write the module to FILE instead of printing")
     sub.add_parser("diff", add_help=False, help="what applying new manifests over old ones does (vllm-constructs diff --help)")
+    add_plan_parser(sub)
     return parser
 
 
@@ -40,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
 
         return diff(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "plan":  # the pure capacity plan: never starts Node for the ad hoc form
+        return run_plan(args)
     from .helm import load_values, migrate_source, render_template  # noqa: PLC0415 - starts the jsii runtime
 
     try:

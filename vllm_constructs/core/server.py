@@ -16,6 +16,7 @@ from pydantic import AfterValidator, PlainValidator
 from ..errors import ConfigError
 from . import objects
 from .gitops import annotate
+from .capacity.server_plan import with_capacity
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
@@ -308,6 +309,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
     facts = _facts(props, namespace, names, labels, template, served, delivery)
+    planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
     return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 
