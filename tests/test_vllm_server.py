@@ -423,8 +423,18 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: EngineArgs(extra_args=("--api-key", "sk-" + "a" * 40)),
+            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--api-key", "placeholder")),
             "EngineArgs: extra_args='--api-key' repeats or contradicts a flag the construct renders from api_key (a SecretKeyRef). "
             "Allowed: flags without a typed prop. Fix: set api_key (a SecretKeyRef) instead.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--tokenizer", "hf_" + "a" * 30)),
+            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
         ),
         (
             lambda: EngineArgs(extra_args=("--tokenizer=hf_" + "a" * 30,)),
