@@ -201,6 +201,15 @@ def test_the_server_as_a_pod_selector_names_its_namespace(new_chart: MakeChart) 
     ("changes", "message"),
     [
         (
+            {"egress_ports": (70000,)},
+            "ServerNetworkPolicy: egress_ports[0]=70000 is out of range. Allowed: an integer >= 1 and <= 65535. "
+            "Fix: pick a value in range.",
+        ),
+        (
+            {"egress_ports": (0,)},
+            "ServerNetworkPolicy: egress_ports[0]=0 is out of range. Allowed: an integer >= 1 and <= 65535. Fix: pick a value in range.",
+        ),
+        (
             {"egress_cidrs": ("10.0.0.0/33",)},
             "ServerNetworkPolicy: egress_cidrs[0]='10.0.0.0/33' is not a CIDR. Allowed: an IPv4 or IPv6 network such as '10.0.0.0/8'. "
             "Fix: write address/prefix length.",
@@ -211,7 +220,7 @@ def test_the_server_as_a_pod_selector_names_its_namespace(new_chart: MakeChart) 
             "'-', '_' or '.', starting and ending with a letter or digit. Fix: shorten or clean the value.",
         ),
     ],
-    ids=["cidr", "label"],
+    ids=["port-high", "port-zero", "cidr", "label"],
 )
 def test_fails_when_the_policy_is_built_wrong(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as info:
