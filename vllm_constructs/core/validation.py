@@ -422,8 +422,8 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
+def _int_or_percent(value: object) -> int | str:
+    if not isinstance(value, int | str) or isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
     if isinstance(value, str) and not _PERCENT.fullmatch(value):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
@@ -518,7 +518,7 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-IntOrPercent = Annotated[int | str, AfterValidator(_int_or_percent)]
+IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]  # one validator: a union would report once per member
 Port = Annotated[int, in_range(1, 65535)]
 Int32 = Annotated[int, in_range(0, INT32_MAX)]
 PositiveInt32 = Annotated[int, in_range(1, INT32_MAX)]
