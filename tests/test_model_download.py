@@ -195,7 +195,8 @@ def test_fails_when_rwo_cache_has_several_replicas() -> None:
     assert config_error(replicas=2, cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")) == (
         "test/srv: cache.access_mode='ReadWriteOnce' attaches to one node, but 2 replicas would mount it (multi-attach error on a second node). "
         "Allowed: ReadWriteMany when several pods read the cache. "
-        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER."
+        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache (ModelCache.empty_dir / ephemeral) "
+        "with DownloadMode.INIT_CONTAINER."
     )
 
 
@@ -262,7 +263,8 @@ def test_fails_when_init_container_downloads_share_an_rwo_claim() -> None:
     ) == (
         "test/srv: cache.access_mode='ReadWriteOnce' attaches to one node, but 2 replicas would mount it (multi-attach error on a second node). "
         "Allowed: ReadWriteMany when several pods read the cache. "
-        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER."
+        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache (ModelCache.empty_dir / ephemeral) "
+        "with DownloadMode.INIT_CONTAINER."
     )
 
 

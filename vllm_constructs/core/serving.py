@@ -376,7 +376,8 @@ def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, read
             str(access),
             f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
             "ReadWriteMany when several pods read the cache",
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER",
+            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache "
+            "(ModelCache.empty_dir / ephemeral) with DownloadMode.INIT_CONTAINER",
         )
     if readers.surges:
         check.fail(
