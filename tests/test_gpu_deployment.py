@@ -382,7 +382,7 @@ VALUE_ERRORS = [
     ),
     (
         lambda: props(env={"API_KEY": "abc"}),
-        "GpuDeploymentProps: env['API_KEY']='<str, redacted>' is a literal secret; it would be written into the manifests in clear "
+        "GpuDeploymentProps: env['API_KEY']=<str, redacted> is a literal secret; it would be written into the manifests in clear "
         "text. Allowed: SecretKeyRef(secret_name, key) for secret values; literal strings only for non-secret settings. Fix: create "
         "the Secret outside the manifests (kubectl create secret generic ...) and pass SecretKeyRef(name, key).",
     ),

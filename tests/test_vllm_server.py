@@ -458,7 +458,7 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: props(env_config={"API_KEY": "x"}),
-            "VllmServerProps: env_config['API_KEY']='<redacted>' is a secret; a ConfigMap is stored and shown in clear text. "
+            "VllmServerProps: env_config['API_KEY']=<str, redacted> is a secret; a ConfigMap is stored and shown in clear text. "
             "Allowed: non-secret settings only. Fix: keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}.",
         ),
         (
@@ -501,7 +501,7 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
             lambda: props(download_mode=DownloadMode.INIT_CONTAINER),
             "VllmServerProps: download_mode=<DownloadMode.INIT_CONTAINER: 'init-container'> is not a field of VllmServerProps. "
             "Allowed: name, model, resources, engine, image, accelerator, health, port, service_port, replicas, cache, download, "
-            "hf_token, api_key, env, part_of, pod, network_policy, rollout, progress_deadline_seconds, extra_ports, service_type, "
+            "hf_token, api_key, env, part_of, pod, network_policy, gitops, rollout, progress_deadline_seconds, extra_ports, service_type, "
             "env_config, env_from, pdb_max_unavailable, names. Fix: rename it to 'download'.",
         ),
     ],
