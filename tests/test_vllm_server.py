@@ -373,13 +373,25 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
     account = kplus.ServiceAccount.from_service_account_name(chart, "sa", "llm-sa")
     with pytest.raises(ConfigError) as info:
         ModelCache.existing_claim(account)
-    err = info.value
-    assert (err.path, err.field, err.problem) == (
-        "ExistingClaimCache",
-        "claim_name",
-        "is neither a name nor a cdk8s-plus PersistentVolumeClaim",
+    assert str(info.value) == (
+        "ExistingClaimCache: claim_name=<cdk8s-plus-27.IServiceAccount 'llm-sa'> is neither a name nor a cdk8s-plus "
+        "PersistentVolumeClaim. Allowed: the PersistentVolumeClaim's name (a DNS-1123 subdomain) or a cdk8s_plus_27 "
+        "PersistentVolumeClaim (created or imported). Fix: pass the name, or e.g. "
+        "kplus.PersistentVolumeClaim.from_persistent_volume_claim_name(scope, id, name)."
     )
-    assert err.fix == "pass the name, or e.g. kplus.PersistentVolumeClaim.from_persistent_volume_claim_name(scope, id, name)"
+    created = kplus.ConfigMap(chart, "settings")
+    with pytest.raises(ConfigError) as info:
+        SecretKeyRef(created, "key")
+    assert str(info.value).startswith(
+        f"SecretKeyRef: name=<cdk8s-plus-27.ConfigMap {created.name!r}> is neither a name nor a cdk8s-plus Secret."
+    )
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "srv", created)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"test/srv: props=<cdk8s-plus-27.ConfigMap {created.name!r}> is a ConfigMap. Allowed: VllmServerProps. "
+        "Fix: build the props with VllmServerProps(...)."
+    )
+    assert by_kind(chart_objects(chart), "Deployment") == []
 
 
 # --- refused when a value is built: the class name is the path -------------------------------------------

@@ -117,13 +117,37 @@ class Redacted:
 
     @classmethod
     def of(cls, value: object) -> object:
-        """The value itself when it is harmless to show, else a redacted stand-in."""
+        """The value itself when it is harmless to show, else a redacted stand-in (or a jsii object's readable name)."""
         if isinstance(value, str) and looks_like_secret(value):
             return cls(type(value).__name__)
-        return value
+        return JsiiObject.of(value)
 
     def __repr__(self) -> str:
         return f"<{self.type_name}, redacted>"
+
+
+class JsiiObject:
+    """Stands for a cdk8s or cdk8s-plus object in a message: its jsii type and name, never a memory address."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @classmethod
+    def of(cls, value: object) -> object:
+        ref = getattr(value, "__jsii_ref__", None)
+        if ref is None:
+            return value
+        kind = next(iter(getattr(ref, "interfaces", None) or ()), None) or str(getattr(ref, "ref", "")).split("@", 1)[0] or "jsii object"
+        try:
+            name = getattr(value, "name", None)
+        except Exception:  # a construct without a name property
+            name = None
+        return cls(f"<{kind} {name!r}>" if isinstance(name, str) else f"<{kind}>")
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 _TOKEN_RE = re.compile(
@@ -190,6 +214,7 @@ def _problem(err: Any, path: str, owner: type[Any] | None, fields: list[str]) ->
     value = err.get("input") if err["type"] not in _MISSING else "(missing)"
     if isinstance(value, str) and value != "(missing)" and (_SECRET_FIELD_RE.search(top_name.lower()) or looks_like_secret(value)):
         value = Redacted(type(value).__name__)
+    value = JsiiObject.of(value)
     text, allowed, fix = _describe(err, owner, top_name)
     return Problem(path, field, value, text, allowed, fix)
 
