@@ -368,6 +368,23 @@ def test_cdk8s_plus_objects_are_accepted_by_reference(new_chart: MakeChart) -> N
             assert k8s_errors(obj, version) == [], (obj["kind"], version)
 
 
+@pytest.mark.parametrize(
+    ("build", "kind"),
+    [
+        (lambda x: SecretKeyRef(x, "k"), kplus.Secret),
+        (lambda x: PodOptions(service_account=x), kplus.ServiceAccount),
+        (ModelSource.pvc, kplus.PersistentVolumeClaim),
+        (EnvFrom.config_map, kplus.ConfigMap),
+    ],
+    ids=["Secret", "ServiceAccount", "PersistentVolumeClaim", "ConfigMap"],
+)
+def test_the_fix_for_a_wrong_reference_names_an_import_that_exists(build: Callable[[object], object], kind: type[Any]) -> None:
+    with pytest.raises(ConfigError) as info:
+        build(3)
+    method = info.value.fix.split(f"kplus.{kind.__name__}.", 1)[1].split("(", 1)[0]
+    assert callable(getattr(kind, method)), f"{kind.__name__} has no {method}"
+
+
 def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: MakeChart) -> None:
     chart = new_chart()
     account = kplus.ServiceAccount.from_service_account_name(chart, "sa", "llm-sa")
@@ -377,7 +394,7 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         "ExistingClaimCache: claim_name=<cdk8s-plus-27.IServiceAccount 'llm-sa'> is neither a name nor a cdk8s-plus "
         "PersistentVolumeClaim. Allowed: the PersistentVolumeClaim's name (a DNS-1123 subdomain) or a cdk8s_plus_27 "
         "PersistentVolumeClaim (created or imported). Fix: pass the name, or e.g. "
-        "kplus.PersistentVolumeClaim.from_persistent_volume_claim_name(scope, id, name)."
+        "kplus.PersistentVolumeClaim.from_claim_name(scope, id, name)."
     )
     created = kplus.ConfigMap(chart, "settings")
     with pytest.raises(ConfigError) as info:

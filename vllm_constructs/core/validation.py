@@ -476,10 +476,14 @@ def _resource_name(kind: str) -> Callable[[Any], str]:
             "resource_name",
             f"is neither a name nor a cdk8s-plus {kind}",
             f"the {kind}'s name (a DNS-1123 subdomain) or a cdk8s_plus_27 {kind} (created or imported)",
-            f"pass the name, or e.g. kplus.{kind}.from_{_snake(kind)}_name(scope, id, name)",
+            f"pass the name, or e.g. kplus.{kind}.{_IMPORTS.get(kind, f'from_{_snake(kind)}_name')}(scope, id, name)",
         )
 
     return to_name
+
+
+_IMPORTS = {"PersistentVolumeClaim": "from_claim_name"}
+"""cdk8s-plus import methods not named from_<kind>_name."""
 
 
 def _snake(kind: str) -> str:
