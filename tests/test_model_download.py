@@ -202,8 +202,14 @@ def test_fails_when_rwo_cache_has_several_replicas() -> None:
 
 def test_fails_when_rwo_cache_has_a_surge_rollout() -> None:
     assert config_error(rollout=RolloutStrategy.rolling(max_surge=1)) == (
-        "test/srv: rollout.max_surge='surge' starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node. "
+        "test/srv: rollout.max_surge=1 starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node. "
         "Allowed: max_surge=0 (or Recreate) with a ReadWriteOnce cache. Fix: keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache."
+    )
+
+
+def test_fails_when_rwo_cache_has_a_percentage_surge() -> None:
+    assert config_error(rollout=RolloutStrategy.rolling(max_surge="25%", max_unavailable=0)).startswith(
+        "test/srv: rollout.max_surge='25%' starts a new pod while the old one holds the ReadWriteOnce cache"
     )
 
 

@@ -268,7 +268,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     check_shared(check, props)
     _check_layout(check, props)
     labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
-    readers = Readers(replicas=props.replicas, surges=props.rollout.surges)
+    readers = Readers(replicas=props.replicas, surges=props.rollout.surges, max_surge=getattr(props.rollout, "max_surge", 0))
     delivery = plan_delivery(
         check,
         props,

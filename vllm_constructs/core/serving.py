@@ -289,6 +289,8 @@ class Readers:
 
     replicas: int
     surges: bool
+    max_surge: int | str = 0
+    """The rollout's surge as the user gave it (for the message)."""
     pods_per_replica: int = 1
     required_mode: AccessMode | None = None
     required_reason: str = ""
@@ -382,7 +384,7 @@ def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, read
     if readers.surges:
         check.fail(
             "rollout.max_surge",
-            "surge",
+            readers.max_surge,
             "starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node",
             "max_surge=0 (or Recreate) with a ReadWriteOnce cache",
             "keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache",
