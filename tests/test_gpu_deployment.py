@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import chart_objects, chart_yaml, one
 from tests.schemas import K8S_VERSIONS, k8s_errors
-from tests.wrong_types import field_cases
+from tests.wrong_types import CANDIDATES, field_cases, wrong_values
 from vllm_constructs import (
     Accelerator,
     ConfigError,
@@ -566,6 +566,20 @@ VALID: dict[type[Any], Callable[..., object]] = {
     GpuDeploymentProps: props,
 }
 WRONG_TYPE_CASES = [(cls, name) for cls in VALID for name in sorted({f for f, _ in field_cases(cls)})]
+
+
+def test_wrong_type_candidates_follow_strict_typing() -> None:
+    def types_of(values: list[object]) -> set[str]:
+        return {type(v).__name__ for v in values}
+
+    everything = types_of(list(CANDIDATES))
+    assert types_of(wrong_values(int)) == everything - {"int"}, "a bool is not an int"
+    assert types_of(wrong_values(float)) == everything - {"int", "float"}
+    assert types_of(wrong_values(int | None)) == everything - {"int"}
+    assert types_of(wrong_values(tuple[str, ...])) == everything - {"tuple"}, "a list or a str is not a tuple"
+    assert types_of(wrong_values(dict[str, str])) == everything - {"dict"}
+    assert types_of(wrong_values(Image)) == everything, "a dict is not a value class"
+    assert types_of(wrong_values(RolloutStrategy)) == everything, "a closed union admits only its kinds"
 
 
 def test_every_value_class_builds_from_its_valid_base_and_every_field_has_wrong_types() -> None:
