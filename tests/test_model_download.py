@@ -912,7 +912,7 @@ def init_job(props: ModelInitJobProps) -> tuple[ModelInitJob, dict[str, Any]]:
             {"identity": WorkloadLabels(instance="srv")},
             "ModelInitJobProps: identity=WorkloadLabels(name='vllm', instance='srv', component='server', part_of='vllm', version=None) "
             "is not a field of ModelInitJobProps. Allowed: server_name, source, claim_name, image, labels, download, security, "
-            "co_locate_with, name. Fix: remove it.",
+            "co_locate_with, name. Fix: it is 'labels' since 0.2.0 (WorkloadLabels).",
         ),
     ],
     ids=["no-download", "server-name-long", "fixed-name", "identity-renamed"],

@@ -21,7 +21,6 @@ from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
 from .serving import (
-    HOME,
     Delivery,
     Readers,
     ScaleTarget,
@@ -30,12 +29,13 @@ from .serving import (
     base_env,
     check_shared,
     effective_home,
+    home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
 )
 from .validation import Checker, IntOrPercent, Port, fail, in_range, problem, value_class
-from .values import ContainerPort, EnvValue, FieldRef, Lax, Volume, WorkloadLabels
+from .values import ContainerPort, EnvValue, FieldRef, Lax, WorkloadLabels
 
 __all__ = [
     "ClusterPlan",
@@ -367,7 +367,7 @@ def _template(
     main = MainContainer(
         name="vllm" if serving else "worker", image=p.image, resources=replace(p.resources, accelerators=p.accelerators_per_node),
         accelerator=p.accelerator, command=command, args=args, env=env, port=ContainerPort("http", p.port) if serving else None,
-        extra_ports=ray_port, health=health if serving else None, volumes=(Volume(name="home", mount_path=HOME, source={"emptyDir": {}}), *delivery.volumes),
+        extra_ports=ray_port, health=health if serving else None, volumes=(*home_volumes(check, p.env, delivery.volumes), *delivery.volumes),
         extra_resources={p.rdma.resource: str(p.rdma.count)} if p.rdma is not None else {},
     )  # fmt: skip
     inputs = PodInputs(main, pod, labels, True, delivery.init_containers, delivery.extra_volumes)
