@@ -4,13 +4,14 @@
 # Inputs (env): RAY_EXPECTED_NODES, RAY_NODE_IP (this node's address), RAY_PORT (6379),
 #   RAY_NUM_GPUS, RAY_NUM_CPUS, RAY_OBJECT_STORE_MEMORY, RAY_TEMP_DIR (optional),
 #   RAY_CLUSTER_TIMEOUT_SECONDS (600), RAY_POLL_INTERVAL_SECONDS (5),
-#   RAY_STOP_TIMEOUT_SECONDS (30): how long a stop gives Ray to end before SIGKILL; keep it below the
-#   pod's terminationGracePeriodSeconds.
+#   RAY_STOP_TIMEOUT_SECONDS (30): how long a stop gives Ray to end before SIGKILL (counted in whole
+#   seconds, so up to 2s more); keep it below the pod's terminationGracePeriodSeconds.
 # Stopping: every child runs in a process group of its own. When the script fails, or receives SIGTERM
 # (the kubelet stopping the pod) or SIGINT before the serve command starts, it tells each child to stop
 # (SIGINT to `ray start`, which then stops its Ray daemons), waits at most RAY_STOP_TIMEOUT_SECONDS for
-# every process of those groups to end, SIGKILLs the groups that are left, and exits: 1 on a failure,
-# 143 on SIGTERM, 130 on SIGINT. Once the serve command runs, it owns the pod's signals.
+# every process of its session to end (of its process groups when it does not lead its session; a
+# container's first process does), SIGKILLs what is left, and exits: 1 on a failure, 143 on SIGTERM, 130
+# on SIGINT. Once the serve command runs, it owns the pod's signals and `ray start --head` is its child.
 set -euo pipefail
 : "${RAY_EXPECTED_NODES:?RAY_EXPECTED_NODES is not set}" "${RAY_NODE_IP:?RAY_NODE_IP is not set}"
 if [ -n "${LWS_GROUP_SIZE:-}" ] && [ "$LWS_GROUP_SIZE" != "$RAY_EXPECTED_NODES" ]; then
@@ -29,9 +30,11 @@ stop_since=""
 # started with SIGINT ignored (a background job of a non-interactive shell is) passes that on to its
 # children, so they get SIGTERM instead, on which `ray start` stops them too.
 first_signal=INT
-while read -r key value; do
-  if [ "$key" = SigIgn: ] && (( 16#$value & 2 )); then first_signal=TERM; fi
-done </proc/$$/status
+if [ -r /proc/$$/status ]; then
+  while read -r key value; do
+    if [ "$key" = SigIgn: ] && (( 16#$value & 2 )); then first_signal=TERM; fi
+  done </proc/$$/status
+fi
 # launch NAME CMD...: runs CMD in the background as a process group of its own (job control on for the
 # fork only); its pid, also its group id, is in $!. With job control on, the job does not ignore SIGINT.
 launch() { local name=$1; shift; set -m; "$@" </dev/null & set +m; groups[$!]=$name; }
@@ -48,7 +51,8 @@ stat_fields() {
   state=$1 session=$4
 }
 comm="" state="" session=""
-stat_fields $$; own_session=0; [ "$session" = $$ ] && own_session=1  # a container's first process leads its session
+own_session=0  # 1 when this shell leads its session, as a container's first process does
+if stat_fields $$ && [ "$session" = $$ ]; then own_session=1; fi
 # survivors: what this script started that still runs, in `survivors` (pid, or -group for a whole group)
 # and `survivor_names`: its process groups and, when it leads its session, every other process there
 # (Ray starts its workers in process groups of their own).
@@ -66,9 +70,10 @@ survivors() {
     if [ "$session" = $$ ] && [ "$state" != Z ]; then survivors+=("$pid"); survivor_names+=("$comm (pid $pid)"); fi
   done
 }
-# stop_children: the leader of a live group gets SIGINT (`ray start` stops its Ray daemons on it); a group
-# whose leader is gone gets SIGTERM (what `ray stop` sends to Ray daemons). What still runs once
-# RAY_STOP_TIMEOUT_SECONDS have passed gets SIGKILL. A stop that interrupts a stop keeps its deadline.
+# stop_children: the leader of a live group gets first_signal (SIGINT: `ray start` stops its Ray daemons
+# on it); a group whose leader is gone gets SIGTERM (what `ray stop` sends to Ray daemons). Whatever of
+# `survivors` still runs once RAY_STOP_TIMEOUT_SECONDS have passed gets SIGKILL. A stop that interrupts
+# a stop keeps its deadline.
 stop_children() {
   local pgid target
   if [ -z "$stop_since" ]; then
