@@ -51,6 +51,10 @@ import json, os, sys
 with open(os.environ["RECORD_FILE"], "w") as f:
     json.dump({{"argv": sys.argv[1:], "ray_address": os.environ.get("RAY_ADDRESS")}}, f)
 """
+# Sets SIGINT of the process to argv[1] (SIG_DFL or SIG_IGN), then execs argv[2:] in the same process.
+SET_SIGINT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, getattr(signal, sys.argv[1])); os.execvp(sys.argv[2], sys.argv[2:])"
+)
 STOP_SECONDS = 10  # RAY_STOP_TIMEOUT_SECONDS of a node unless its test sets another
 # How long past its stop bound a node may take to end on a loaded 2-core machine (starting Python, the
 # poll of the stop loop). A generous bound on a wait, never a speed assertion.
@@ -148,12 +152,12 @@ class Cluster:
         }
 
     def start(self, name: str, script: str, args: list[str], env: dict[str, str], *, sigint_ignored: bool = False) -> Node:
-        """Run SCRIPT as the first process of a new session; with sigint_ignored it starts with SIGINT
-        ignored, as a background job of a non-interactive shell does."""
+        """Run SCRIPT as the first process of a new session, with SIGINT at its default as in a container
+        (whatever this test process inherited) or, with sigint_ignored, ignored as a background job of a
+        non-interactive shell has it."""
         log = self.root / f"{name}.log"
-        command = ["bash", "-c", script, name, *args]
-        if sigint_ignored:
-            command = ["bash", "-c", 'trap "" INT; exec bash -c "$@"', "sigint-ignored", script, name, *args]
+        disposition = "SIG_IGN" if sigint_ignored else "SIG_DFL"
+        command = [sys.executable, "-c", SET_SIGINT_THEN_EXEC, disposition, "bash", "-c", script, name, *args]
         with log.open("wb") as out:
             proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         node = Node(name, proc, log)
