@@ -304,6 +304,7 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
     if p.backend is not MultiNodeBackend.LWS_RAY_FREE:
         env.update({"RAY_NODE_IP": FieldRef("status.podIP"), "RAY_PORT": str(p.ray_port), "RAY_NUM_GPUS": str(p.accelerators_per_node)})
         env["RAY_CLUSTER_TIMEOUT_SECONDS"] = str(p.cluster_timeout_seconds)
+        env["RAY_STOP_TIMEOUT_SECONDS"] = str(ray_stop_seconds(p.pod.termination_grace_period_seconds, p.pod.drain_seconds))
     leader, worker = dict(env), dict(env)
     if p.api_key is not None:
         leader["VLLM_API_KEY"] = p.api_key
@@ -319,6 +320,12 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
     merge_user_env(check, leader, p.env, owned)
     merge_user_env(check, worker, p.env, owned)
     return leader, worker
+
+
+def ray_stop_seconds(grace_seconds: int, drain_seconds: int) -> int:
+    """How long the leader and worker scripts wait for Ray to stop before SIGKILL: what the grace period leaves after
+    the preStop drain, less 5 s for the script's own exit, at most 30 s (a failed gang exits promptly)."""
+    return max(0, min(30, grace_seconds - drain_seconds - 5))
 
 
 def _commands(
