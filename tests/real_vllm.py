@@ -138,9 +138,7 @@ def _key_ref(ref: Mapping[str, Any], source: Mapping[str, str] | None, what: str
     raise AssertionError(f"{what} {ref['name']!r} key {ref['key']!r} does not exist: the pod would not start")
 
 
-def resolve_env(
-    container: Mapping[str, Any], objects: list[dict[str, Any]], secrets: Mapping[str, Mapping[str, str]]
-) -> dict[str, str]:
+def resolve_env(container: Mapping[str, Any], objects: list[dict[str, Any]], secrets: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
     """The container's environment as the kubelet builds it: envFrom in order, then env (which wins)."""
 
     def config_map(name: str) -> dict[str, str] | None:
@@ -325,22 +323,25 @@ def start(local: LocalServer, log: Path, cwd: Path, timeout_s: float = START_TIM
         time.sleep(1)
 
 
-def stop(server: RunningServer) -> None:
-    """SIGINT to the group (vLLM shuts its engine down), bounded; then SIGTERM, then SIGKILL; record leftovers."""
-    pgid = server.process.pid
+def stop_group(process: subprocess.Popen[bytes], grace_s: float = STOP_TIMEOUT_S) -> tuple[float, list[int]]:
+    """Stop a process started with start_new_session=True and everything in its group: SIGINT (vLLM shuts its
+    engine down), bounded; then SIGTERM, then SIGKILL, each bounded. Returns (seconds taken, pids left alive)."""
+    pgid = process.pid
     began = time.monotonic()
-    for sig, bound in ((signal.SIGINT, STOP_TIMEOUT_S), (signal.SIGTERM, KILL_TIMEOUT_S), (signal.SIGKILL, KILL_TIMEOUT_S)):
+    for sig, bound in ((signal.SIGINT, grace_s), (signal.SIGTERM, KILL_TIMEOUT_S), (signal.SIGKILL, KILL_TIMEOUT_S)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, sig)
         deadline = time.monotonic() + bound
         while time.monotonic() < deadline:
             with contextlib.suppress(subprocess.TimeoutExpired):
-                server.process.wait(timeout=0.2)
-            if server.process.poll() is not None and not _group_members(pgid):
-                server.stopped_in_s = time.monotonic() - began
-                return
-    server.left_running = _group_members(pgid)
-    server.stopped_in_s = time.monotonic() - began
+                process.wait(timeout=0.2)
+            if process.poll() is not None and not _group_members(pgid):
+                return time.monotonic() - began, []
+    return time.monotonic() - began, _group_members(pgid)
+
+
+def stop(server: RunningServer) -> None:
+    server.stopped_in_s, server.left_running = stop_group(server.process)
 
 
 @contextlib.contextmanager
@@ -355,22 +356,13 @@ def running(local: LocalServer, work: Path) -> Iterator[RunningServer]:
     assert not server.left_running, f"processes of vLLM's group outlived SIGKILL: {server.left_running}"
 
 
-
-# --- fixtures (imported by the test modules that run vLLM) -----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def vllm_python() -> Path:
-    return require_vllm()
+# --- what every test module that runs vLLM needs ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_model(vllm_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_tiny_model(vllm_python, tmp_path_factory.mktemp("tiny-model") / "model")
-
-
-@pytest.fixture(scope="module")
-def vllm_bin(vllm_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def prepare(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(tiny model folder, folder with the `vllm` stand-in), after checking that .venv-vllm is installed."""
+    python = require_vllm()
+    model = make_tiny_model(python, tmp_path_factory.mktemp("tiny-model") / "model")
     bin_dir = tmp_path_factory.mktemp("bin")
-    write_standin(bin_dir, vllm_python)
-    return bin_dir
+    write_standin(bin_dir, python)
+    return model, bin_dir

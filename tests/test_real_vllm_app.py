@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import cdk8s
 import pytest
 
 from apps.main import build_app
 from tests.conftest import chart_objects
-from tests.real_vllm import RunningServer, http, localize, running, tiny_model, vllm_bin, vllm_python  # noqa: F401
+from tests.real_vllm import RunningServer, http, localize, prepare, running
 
 pytestmark = pytest.mark.vllm
 
@@ -22,7 +21,8 @@ REMAPPED_ENV = {"HOME", "XDG_CACHE_HOME", "HF_HOME", "VLLM_CACHE_ROOT", "VLLM_CO
 
 
 @pytest.fixture(scope="module")
-def app_server(tiny_model: Path, vllm_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    tiny_model, vllm_bin = prepare(tmp_path_factory)
     app = build_app(outdir=str(tmp_path_factory.mktemp("dist")))
     chart = next(c for c in app.node.children if isinstance(c, cdk8s.Chart) and c.node.id == CHART)
     objects = chart_objects(chart)
