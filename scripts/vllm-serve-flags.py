@@ -2,6 +2,7 @@
 
     .venv-vllm/bin/python scripts/vllm-serve-flags.py [OUT]      # write the table (default: the packaged JSON)
     .venv-vllm/bin/python scripts/vllm-serve-flags.py --serve    # JSON argv per line on stdin -> what the parser read
+                                                                 # (its first line holds the table, for the drift test)
 
 The table (vllm_constructs/data/vllm_serve_flags.json) lists every option of the real parser: its option
 strings (long, short and the --no- forms of BooleanOptionalAction), dest, nargs, choices and action kind.
@@ -41,8 +42,9 @@ importlib.metadata.version = _version
 
 def serve_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """(top-level parser, serve subparser), built as vllm.entrypoints.cli.main builds them for `vllm serve`."""
-    import vllm.entrypoints.cli.serve
-    from vllm.utils.argparse_utils import FlexibleArgumentParser
+    # Imported here, after the version lookup is answered: vLLM detects its platform on import.
+    import vllm.entrypoints.cli.serve  # noqa: PLC0415
+    from vllm.utils.argparse_utils import FlexibleArgumentParser  # noqa: PLC0415
 
     top = FlexibleArgumentParser(description="vLLM CLI")
     subparsers = top.add_subparsers(required=False, dest="subparser")
@@ -100,8 +102,7 @@ def _takes_json(action: argparse.Action) -> bool:
     return name in ("parse_dataclass", "union_dict_and_str", "loads") or "dict" in name
 
 
-def table() -> dict[str, Any]:
-    _, sub = serve_parser()
+def table(sub: argparse.ArgumentParser) -> dict[str, Any]:
     options, positionals = [], []
     for action in sub._actions:
         nargs = action.nargs
@@ -125,10 +126,16 @@ def table() -> dict[str, Any]:
         "generated_by": "scripts/vllm-serve-flags.py",
         "distribution": DISTRIBUTION,
         "vllm_version": _real_version(DISTRIBUTION),
-        "parser": "vllm serve (FlexibleArgumentParser, allow_abbrev=%s)" % sub.allow_abbrev,
+        "parser": f"vllm serve ({type(sub).__name__})",
+        "allow_abbrev": sub.allow_abbrev,
         "positionals": positionals,
         "options": options,
     }
+
+
+def render_table(sub: argparse.ArgumentParser) -> str:
+    """The table as the committed file holds it."""
+    return json.dumps(table(sub), indent=1, sort_keys=True) + "\n"
 
 
 def _instrument(top: argparse.ArgumentParser, sub: argparse.ArgumentParser, log: list[dict[str, Any]]) -> None:
@@ -165,9 +172,10 @@ def serve_reads() -> None:
     answers = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     top, sub = serve_parser()
+    ready = {"ready": True, "vllm_version": _real_version(DISTRIBUTION), "table": render_table(sub)}
     log: list[dict[str, Any]] = []
     _instrument(top, sub, log)
-    print(json.dumps({"ready": True, "vllm_version": _real_version(DISTRIBUTION)}), file=answers, flush=True)
+    print(json.dumps(ready), file=answers, flush=True)
     for line in sys.stdin:
         log.clear()
         err = io.StringIO()
@@ -181,6 +189,8 @@ def serve_reads() -> None:
         except Exception as exc:  # FlexibleArgumentParser's own checks raise ValueError, IndexError
             result = {"ok": False, "uses": list(log), "error": f"{type(exc).__name__}: {exc}"}
         print(json.dumps(result), file=answers, flush=True)
+    answers.close()
+    os._exit(0)  # stdin closed: done; skip the interpreter's slow teardown of torch and vLLM
 
 
 def main() -> None:
@@ -190,7 +200,7 @@ def main() -> None:
         return
     out = Path(args[0]) if args else DEFAULT_OUT
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(table(), indent=1, sort_keys=True) + "\n")
+    out.write_text(render_table(serve_parser()[1]))
     print(f"wrote {out}", file=sys.stderr)
 
 

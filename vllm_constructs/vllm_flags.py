@@ -87,7 +87,7 @@ class FlagTable:
                 takes_json=bool(entry.get("json")),
             )
             options.update(dict.fromkeys(spec.option_strings, spec))
-        return cls(vllm_version=data["vllm_version"], options=options, allow_abbrev="allow_abbrev=True" in data.get("parser", ""))
+        return cls(vllm_version=data["vllm_version"], options=options, allow_abbrev=bool(data.get("allow_abbrev", True)))
 
     @property
     def long_options(self) -> list[str]:
