@@ -299,7 +299,7 @@ PROPERTY = settings(
     max_examples=int(os.environ.get("PROPERTY_EXAMPLES_VLLM_FLAGS", "400")),
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
