@@ -447,8 +447,8 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: EngineArgs(extra_args=("--max-num-seqs 64",)),
-            "EngineArgs: extra_args='--max-num-seqs 64' puts a flag and its value in one string, which vLLM's parser reads as a "
-            "positional argument. Allowed: one list item per flag and per value. Fix: write ('--max-num-seqs', '64').",
+            "EngineArgs: extra_args='--max-num-seqs 64' puts a flag and its value in one string, which vLLM's parser does not "
+            "read as that flag. Allowed: one list item per flag and per value. Fix: split it into two list items: '--max-num-seqs', '64'.",
         ),
         (
             lambda: EngineArgs(extra_args=("--api-key", "sk-" + "a" * 40)),
