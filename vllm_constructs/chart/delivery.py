@@ -55,7 +55,20 @@ def many_readers(values: ChartValues) -> bool:
     return values.replica_count > 1 or hpa or keda
 
 
+def check_access_mode(values: ChartValues, extra: ExtraInit, origins: Origins) -> None:
+    """A claim that attaches to one node cannot serve several pods (which may land on other nodes)."""
+    if extra.pvc_access_mode in ("ReadWriteOnce", "ReadWriteOncePod") and many_readers(values):
+        origins.fail(
+            ("extraInit", "pvcAccessMode"),
+            extra.pvc_access_mode,
+            "attaches to one node, but several pods read the claim (replicaCount, or an autoscaler's maximum, is above 1)",
+            "ReadWriteMany (on an RWX storage class) when several pods read it",
+            "set extraInit.pvcAccessMode: ReadWriteMany, or run one pod",
+        )
+
+
 def _cache(values: ChartValues, extra: ExtraInit, origins: Origins) -> NewClaimCache:
+    check_access_mode(values, extra, origins)
     mode = extra.pvc_access_mode or ("ReadWriteMany" if many_readers(values) else None)
     fields = {
         "size": ("extraInit", "pvcStorage"),

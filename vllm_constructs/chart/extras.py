@@ -10,7 +10,7 @@ from typing import Any
 from ..core.gvk import SCALED_OBJECT, SERVICE_MONITOR
 from ..core.objects import KubeObject
 from ..core.serving import ServingFacts
-from .delivery import many_readers
+from .delivery import check_access_mode, many_readers
 from .sources import Key, Origins
 from .values import ChartValues
 
@@ -31,16 +31,8 @@ def chart_claim(release: str, values: ChartValues, facts: ServingFacts, origins:
     """The chart's claim ``<release>-storage-claim`` that the server reads (download off, model under /data)."""
     extra = values.extra_init
     assert extra is not None
-    many = many_readers(values)
-    mode = extra.pvc_access_mode or ("ReadWriteMany" if many else "ReadWriteOnce")
-    if many and mode != "ReadWriteMany":
-        origins.fail(
-            ("extraInit", "pvcAccessMode"),
-            mode,
-            "attaches to one node, but several pods read the claim (a multi-attach error on a second node)",
-            "ReadWriteMany",
-            "use ReadWriteMany on an RWX storage class, or one replica",
-        )
+    check_access_mode(values, extra, origins)
+    mode = extra.pvc_access_mode or ("ReadWriteMany" if many_readers(values) else "ReadWriteOnce")
     spec: JsonObject = {"accessModes": [mode], "resources": {"requests": {"storage": extra.pvc_storage}}}
     if extra.pvc_storage_class_name:
         spec["storageClassName"] = extra.pvc_storage_class_name

@@ -212,7 +212,7 @@ RULES: tuple[KeyRule, ...] = (
     _m("dshmSizeLimit", f"{_SHM} of this size (the KEDA branch's unconditional dshm volume)", "8Gi"),
     _m("shm", _SHM, {"enabled": True}),
     _m("shm.enabled", f"{_SHM}; unset: ours (on when the engine spans several GPUs)", True),
-    _m("shm.size", "its size (empty: our default size, never an unbounded /dev/shm)", "8Gi"),
+    _m("shm.size", "its size (unset or empty: the library's default, a quarter of the memory limit up to 16Gi; never unbounded)", "8Gi"),
     *_probe_rules("readinessProbe"),
     *_probe_rules("livenessProbe"),
     *_probe_rules("startupProbe"),

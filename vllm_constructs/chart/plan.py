@@ -104,6 +104,26 @@ def _translate_server(err: ConfigError, values: ChartValues, origins: Origins) -
     return ConfigError.of(moved)
 
 
+def _check_mounts(server: ServerPlan, values: ChartValues, origins: Origins) -> None:
+    """Your containers may mount only volumes the pod has (the chart's pod has <release>-storage, which is added for
+    them; its other volumes are the library's)."""
+    pod = next(o for o in server.objects if o.id == "Deployment").body["spec"]["template"]["spec"]
+    names = {v["name"] for v in pod.get("volumes", [])}
+    init = values.extra_init.init_containers if values.extra_init else []
+    for where, containers in ((("extraContainers",), values.extra_containers), (("extraInit", "initContainers"), init)):
+        for i, container in enumerate(containers):
+            for j, mount in enumerate(container.get("volumeMounts") or []):
+                name = mount.get("name") if isinstance(mount, dict) else None
+                if name not in names:
+                    origins.fail(
+                        (*where, i, "volumeMounts", j, "name"),
+                        name,
+                        "is not a volume of the pod",
+                        ", ".join(sorted(names)),
+                        "mount one of the pod's volumes (the chart's <release>-storage is the model claim)",
+                    )
+
+
 def _threshold(values: ChartValues, origins: Origins) -> Decimal:
     raw = values.keda.threshold
     try:
@@ -220,6 +240,7 @@ def plan_release(release: str, namespace: str, loaded: LoadedValues) -> ReleaseP
         server = plan_server(release, namespace, inputs.props)
     except ConfigError as err:
         raise _translate_server(err, values, origins) from None
+    _check_mounts(server, values, origins)
     d = inputs.delivery
     patches = download_patches(server.objects, server.model_path, custom_download=d.custom_download, custom_wait=d.custom_wait)
     plan = ReleasePlan(release, namespace, inputs, server, None, [], [], patches, list(inputs.notices))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from ..core.validation import looks_like_secret, names_a_secret
+from ..core.validation import Redacted, looks_like_secret, names_a_secret
 from ..core.values import (
     ConfigMapKeyRef,
     EnvValue,
@@ -101,7 +101,7 @@ def _env_value(item: EnvVar, key: Key, origins: Origins) -> EnvValue:
         if text and (names_a_secret(item.name) or looks_like_secret(text)):
             origins.fail(
                 (*key, "value"),
-                text,
+                Redacted("str"),
                 "is a literal secret; it would be written into the manifests in clear text",
                 "a valueFrom.secretKeyRef for secrets",
                 f"create a Secret (kubectl create secret generic NAME --from-literal={item.name}=...) and use valueFrom.secretKeyRef",
@@ -265,7 +265,8 @@ def shared_memory(values: ChartValues, origins: Origins) -> SharedMemory | None:
         return None
     if not values.shm.enabled:
         return SharedMemory.disabled()
-    size = values.shm.size or SharedMemory.default_size(server_resources(values, origins).memory_limit_bytes)
+    given = values.shm.size if origins.given(("shm", "size")) else None
+    size = given or SharedMemory.default_size(server_resources(values, origins).memory_limit_bytes)
     return origins.within({"size": ("shm", "size")}, lambda: SharedMemory.of(size), ("shm",))
 
 

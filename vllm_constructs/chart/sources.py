@@ -118,7 +118,8 @@ class Origins:
         problems = []
         for p in err.problems:
             key = _best(p.field, fields, default)
-            hint = f" (library field: {p.path.split('/')[-1]}.{p.field})" if p.field else ""
+            owner = f"{p.path}." if p.path[:1].isupper() else ""
+            hint = f" (library field: {owner}{p.field})" if p.field else ""
             problems.append(self.problem(key, p.value, p.problem, p.allowed, f"{p.fix}{hint}"))
         return ConfigError.of(problems)
 
