@@ -42,7 +42,8 @@ def cases() -> list[Case]:
         doc = yaml.safe_load(path.read_text())
         release = doc.get("release", {})
         for test in doc["tests"]:
-            out.append(Case(path.stem, test["it"], release.get("name", "demo"), release.get("namespace", "serving"), test.get("set") or {}, test["asserts"]))
+            name, namespace = release.get("name", "demo"), release.get("namespace", "serving")
+            out.append(Case(path.stem, test["it"], name, namespace, test.get("set") or {}, test["asserts"]))
     return out
 
 

@@ -4,19 +4,16 @@ validates strictly; and the construct and a migrated module write the same objec
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
-from typing import Any
 
-import cdk8s
 import pytest
 import yaml
 
 from tests.conftest import shared_path
+from tests.helm.helpers import construct_objects, migrated_objects, template_objects
 from tests.helm.suite import Case, cases, check, render_case
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
-from vllm_constructs.chart import load_values, plan_release, render
-from vllm_constructs.chart.migrate import migrate_source
+from vllm_constructs.chart import load_values
 from vllm_constructs.errors import ConfigError
 
 CASES = cases()
@@ -42,24 +39,10 @@ def test_rendered_objects_validate_strictly(case: Case, tmp_path: Path) -> None:
             assert crd_errors(obj, crds) == [], obj["kind"]
 
 
-def _objects(docs: Any) -> dict[tuple[str, str], dict[str, Any]]:
-    return {(d["kind"], d["metadata"]["name"]): d for d in docs if d}
-
-
 @pytest.mark.parametrize("case", RENDERED, ids=lambda c: c.id)
 def test_construct_and_migrated_module_write_what_template_writes(case: Case, tmp_path: Path) -> None:
-    from vllm_constructs import VllmChartRelease
-
     values_file, _ = render_case(case, tmp_path)
     loaded = load_values([values_file])
-    plan = plan_release(case.release, case.namespace, loaded)
-    ours = _objects(yaml.safe_load_all(render(plan).text))
-    app = cdk8s.App()
-    chart = cdk8s.Chart(app, case.release, namespace=case.namespace, disable_resource_name_hashes=True)
-    VllmChartRelease(chart, "release", release=case.release, values=loaded)
-    assert _objects(chart.to_json()) == ours
-    module = tmp_path / "migrated.py"
-    module.write_text(migrate_source(plan))
-    namespace = runpy.run_path(str(module))
-    made = next(v for k, v in namespace.items() if k.endswith("Chart") and isinstance(v, type) and issubclass(v, cdk8s.Chart) and v is not cdk8s.Chart)
-    assert _objects(made(cdk8s.App()).to_json()) == ours
+    ours = template_objects(case.release, case.namespace, loaded)
+    assert construct_objects(case.release, case.namespace, loaded) == ours
+    assert migrated_objects(case.release, case.namespace, loaded, tmp_path) == ours
