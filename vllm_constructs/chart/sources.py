@@ -10,6 +10,7 @@ from typing import Any, NoReturn, TypeVar
 
 from ..core.validation import Redacted, looks_like_secret
 from ..errors import ConfigError, Problem
+from .defaults import CHART_DEFAULTS
 
 __all__ = ["DEFAULTS", "Key", "Origins", "dotted", "parse_dotted"]
 
@@ -84,15 +85,21 @@ class Origins:
         return key
 
     def source(self, key: Key) -> str:
-        """The source of ``key``: its own, its nearest set ancestor's, else a set descendant's, else the defaults."""
+        """The source of ``key``: its own or its nearest set ancestor's; for a key missing from a mapping the user
+        wrote, that mapping's; else the chart's defaults."""
         key = self.user_key(key)
         for n in range(len(key), 0, -1):
             if key[:n] in self.sources:
                 return self.sources[key[:n]]
-        for n in range(len(key), 0, -1):
+        for other, source in self.sources.items():
+            if other[: len(key)] == key:
+                return source  # the user set keys under it
+        for n in range(len(key) - 1, 0, -1):
+            if _has_default(key[:n]):
+                break
             for other, source in self.sources.items():
                 if other[:n] == key[:n]:
-                    return source
+                    return source  # a key missing from a mapping the user wrote
         return DEFAULTS
 
     def given(self, key: Key) -> bool:
@@ -122,6 +129,18 @@ class Origins:
             hint = f" (library field: {owner}{p.field})" if p.field else ""
             problems.append(self.problem(key, p.value, p.problem, p.allowed, f"{p.fix}{hint}"))
         return ConfigError.of(problems)
+
+
+def _has_default(key: Key) -> bool:
+    node: Any = CHART_DEFAULTS
+    for part in key:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return False
+    return True
 
 
 def _best(field_name: str, fields: Mapping[str, Key], default: Key) -> Key:
