@@ -31,6 +31,8 @@ class KeyRule:
     """Mapped: where it goes (and how it differs). Refused: why."""
     example: Any = None
     """A value that exercises the rule (None: not set alone, e.g. a block whose children are listed)."""
+    context: Any = None
+    """Other values the example needs (a mapping of chart values), or None."""
 
     @property
     def pattern(self) -> tuple[str, ...]:
@@ -48,8 +50,8 @@ def pattern_key(text: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def _m(key: str, detail: str, example: Any = None) -> KeyRule:
-    return KeyRule(key, "mapped", detail, example)
+def _m(key: str, detail: str, example: Any = None, context: Any = None) -> KeyRule:
+    return KeyRule(key, "mapped", detail, example, context)
 
 
 def _r(key: str, detail: str, example: Any = None) -> KeyRule:
@@ -102,6 +104,7 @@ def _env_rules(name: str) -> Iterator[KeyRule]:
     yield _r(
         f"{name}[].valueFrom.resourceFieldRef",
         "not offered: the env of our containers takes literals, Secret, ConfigMap and pod-field references",
+        {"resource": "limits.cpu"},
     )
 
 
@@ -174,7 +177,12 @@ RULES: tuple[KeyRule, ...] = (
     _m("deploymentStrategy.type", "Recreate or RollingUpdate", "Recreate"),
     _m("deploymentStrategy.rollingUpdate", "RolloutStrategy.rolling(...)"),
     _m("deploymentStrategy.rollingUpdate.maxSurge", "RollingUpdate.max_surge (Kubernetes' default 25% when unset)", 0),
-    _m("deploymentStrategy.rollingUpdate.maxUnavailable", "RollingUpdate.max_unavailable (Kubernetes' default 25% when unset)", 1),
+    _m(
+        "deploymentStrategy.rollingUpdate.maxUnavailable",
+        "RollingUpdate.max_unavailable (Kubernetes' default 25% when unset)",
+        1,
+        {"deploymentStrategy": {"rollingUpdate": {"maxSurge": 0}}},
+    ),
     _m("progressDeadlineSeconds", "VllmServerProps.progress_deadline_seconds when you set it (must exceed the startup budget)", 3600),
     _m("resources", "Resources of the vLLM container (keys other than cpu, memory, nvidia.com/gpu are unknown keys)"),
     _m("resources.requests", "requests"),
@@ -182,8 +190,8 @@ RULES: tuple[KeyRule, ...] = (
     _m("resources.requests.cpu", "Resources.cpu", 2),
     _m("resources.requests.memory", "Resources.memory", "8Gi"),
     _m("resources.requests.nvidia\\.com/gpu", "Resources.accelerators when both requests and limits are above 0 (they must agree)", 1),
-    _m("resources.limits.cpu", "Resources.cpu_limit", 2),
-    _m("resources.limits.memory", "Resources.memory_limit", "8Gi"),
+    _m("resources.limits.cpu", "Resources.cpu_limit", 8),
+    _m("resources.limits.memory", "Resources.memory_limit", "32Gi"),
     _m("resources.limits.nvidia\\.com/gpu", "see resources.requests.nvidia.com/gpu", 1),
     _m("gpuModels", "GpuProductAffinity.require(...) with GPUs (the TYPE_GPU_USED placeholder and [] give none)", ["NVIDIA-L4"]),
     _m(

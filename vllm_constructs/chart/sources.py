@@ -134,11 +134,11 @@ class Origins:
 def _has_default(key: Key) -> bool:
     node: Any = CHART_DEFAULTS
     for part in key:
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-        else:
+        if not isinstance(node, Mapping | list):
+            return False
+        try:
+            node = node[part]  # type: ignore[index]
+        except (KeyError, IndexError, TypeError):
             return False
     return True
 

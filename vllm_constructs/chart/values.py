@@ -90,7 +90,6 @@ class Capabilities(Values):
 
 class Seccomp(Values):
     type: Annotated[str, one_of("RuntimeDefault", "Unconfined", "Localhost")]
-    localhost_profile: Str | None = Field(None, alias="localhostProfile")
 
 
 class SecurityContextValues(Values):
@@ -128,31 +127,17 @@ class HttpGet(Values):
     scheme: Annotated[str, one_of("HTTP", "HTTPS")] | None = None
 
 
-class ExecAction(Values):
-    command: StrList | None = None
-
-
-class TcpSocket(Values):
-    port: PortOrName | None = None
-    host: Str | None = None
-
-
-class GrpcAction(Values):
-    port: PortNumber | None = None
-    service: Str | None = None
-
-
 class Probe(Values):
     initial_delay_seconds: Seconds | None = Field(None, alias="initialDelaySeconds")
     period_seconds: Annotated[int, chart_int(1, 600)] | None = Field(None, alias="periodSeconds")
     timeout_seconds: Annotated[int, chart_int(1, 600)] | None = Field(None, alias="timeoutSeconds")
     success_threshold: Annotated[int, chart_int(1, 100)] | None = Field(None, alias="successThreshold")
     failure_threshold: Annotated[int, chart_int(1, 100000)] | None = Field(None, alias="failureThreshold")
-    termination_grace_period_seconds: Positive | None = Field(None, alias="terminationGracePeriodSeconds")
     http_get: HttpGet | None = Field(None, alias="httpGet")
-    exec: ExecAction | None = None
-    tcp_socket: TcpSocket | None = Field(None, alias="tcpSocket")
-    grpc: GrpcAction | None = None
+    exec: JsonObject | None = None
+    """exec, tcpSocket and grpc are refused by the key table (HealthChecks probes HTTP); null is accepted."""
+    tcp_socket: JsonObject | None = Field(None, alias="tcpSocket")
+    grpc: JsonObject | None = None
 
 
 # ------------------------------------------------------------------------------------------------ scheduling, rollout
