@@ -23,7 +23,9 @@ def test_later_files_and_sets_win(tmp_path: Path) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("replicaCount: 2\nlabels: {team: a}\nextraInit: {pvcAccessMode: ReadWriteMany}\n")
     b.write_text("replicaCount: 3\n")
-    loaded = load_values([a, b], sets=["servicePort=9090", "image.env[0].name=X", "image.env[0].value=1"], set_strings=["containerPort=8001"])
+    loaded = load_values(
+        [a, b], sets=["servicePort=9090", "image.env[0].name=X", "image.env[0].value=1"], set_strings=["containerPort=8001"]
+    )
     v = loaded.values
     assert v.replica_count == 3
     assert v.labels == {"environment": "test", "release": "test", "team": "a"}, "maps merge key by key with the defaults"
@@ -111,7 +113,10 @@ def test_errors_name_the_file_and_the_key_path(tmp_path: Path) -> None:
 
 def test_errors_name_the_set_expression() -> None:
     err = _error(sets=["replicaCount=-1"])
-    assert str(err) == "--set replicaCount=-1: replicaCount=-1 is out of range. Allowed: an integer from 0 to 1000. Fix: pick a value in range."
+    assert (
+        str(err)
+        == "--set replicaCount=-1: replicaCount=-1 is out of range. Allowed: an integer from 0 to 1000. Fix: pick a value in range."
+    )
 
 
 def test_every_problem_is_reported_unknown_keys_first(tmp_path: Path) -> None:
@@ -171,4 +176,3 @@ def test_the_oldest_layout_errors_name_its_own_keys(tmp_path: Path) -> None:
     values.write_text("extraInit:\n  image: {repository: amazon/aws-cli, tag: 2.17.0, pullPolicy: sometimes}\n")
     err = _error(files=[values])
     assert err.field == "extraInit.image.pullPolicy" and err.path == str(values)
-
