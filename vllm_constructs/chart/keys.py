@@ -337,12 +337,19 @@ def _matches(pattern: tuple[str, ...], key: Key) -> bool:
     return True
 
 
+_BY_HEAD: dict[tuple[str, int], list[tuple[tuple[str, ...], KeyRule]]] = {}
+for _rule in RULES:
+    _BY_HEAD.setdefault((_rule.pattern[0], len(_rule.pattern)), []).append((_rule.pattern, _rule))
+
+
 def rule_for(key: Key) -> KeyRule | None:
     """The most specific rule for ``key`` (an exact key beats a wildcard); None for unknown keys."""
     best: KeyRule | None = None
-    for rule in RULES:
-        if _matches(rule.pattern, key) and (best is None or best.pattern.count(ANY_KEY) > rule.pattern.count(ANY_KEY)):
-            best = rule
+    best_wild = 0
+    for pattern, rule in _BY_HEAD.get((str(key[0]), len(key)), ()) if key else ():
+        wild = pattern.count(ANY_KEY)
+        if _matches(pattern, key) and (best is None or best_wild > wild):
+            best, best_wild = rule, wild
     return best
 
 
