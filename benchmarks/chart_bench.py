@@ -80,7 +80,8 @@ def main() -> None:
         mine, theirs = compare(values, args.repeat)
         ratios.append(mine / theirs)
         print(f"{values.name:<28} {mine:>19.3f} {theirs:>22.3f} {mine / theirs:>6.2f}")
-    print(f"median ratio {statistics.median(ratios):.2f} (goal <= {GOAL_RATIO}); {args.repeat} fresh processes each; machine: {os.cpu_count()} cores")
+    summary = f"median ratio {statistics.median(ratios):.2f} (goal <= {GOAL_RATIO})"
+    print(f"{summary}; {args.repeat} fresh processes each; machine: {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

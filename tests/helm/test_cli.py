@@ -79,7 +79,7 @@ def test_bad_set_expressions_exit_2_naming_the_expression(expression: str) -> No
         (["template", "demo", "--bogus"], "command line: vllm-constructs: unrecognized arguments: --bogus"),
         (["frobnicate"], "command line: vllm-constructs: argument command: invalid choice"),
         (["template", "Demo"], "release: release='Demo'"),
-        (["template", "a" * 46], "release: "),
+        (["template", "a" * 36], "release: "),
         (["template", "demo", "-n", "Bad_NS"], "--namespace: "),
         (["template", "demo", "-f", "/nonexistent/values.yaml"], "/nonexistent/values.yaml: (file)="),
     ],
@@ -87,6 +87,13 @@ def test_bad_set_expressions_exit_2_naming_the_expression(expression: str) -> No
 def test_bad_arguments_exit_2(argv: list[str], where: str) -> None:
     code, out, err = _run(*argv)
     _assert_refused(code, out, err, where)
+
+
+def test_the_longest_release_name_renders() -> None:
+    """35 characters: the download Job <release>-init-vllm-download-<hash> is then exactly 63."""
+    code, out, err = _run("template", "a" * 35)
+    assert code == 0, err
+    assert max(len(d["metadata"]["name"]) for d in yaml.safe_load_all(out) if d) == 63
 
 
 def test_migrate_refuses_to_overwrite_without_force_and_refuses_a_folder(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ __all__ = ["DEFAULT_KEDA_QUERY", "ReleasePlan", "check_release", "plan_release"]
 
 DEFAULT_KEDA_QUERY = "sum(vllm:num_requests_waiting)"
 _NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-MAX_RELEASE = 45
-"""Room for the chart's longest derived name (<release>-init-vllm-download-<hash>, 63 characters at most)."""
+MAX_RELEASE = 35
+"""Room for the longest derived name, the download Job <release>-init-vllm-download-<hash> (63 characters at most)."""
 
 _SERVER_FIELDS: dict[str, Key] = {
     "names.service": ("serviceName",),
