@@ -3,11 +3,18 @@ needs a namespace, and exposes the server, its autoscaler and the release's own 
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import cdk8s
 import pytest
 
+from tests.conftest import ROOT, shared_path
 from vllm_constructs import ConfigError, VllmChartRelease, VllmServer
-from vllm_constructs.chart import load_values
+from vllm_constructs.chart import load_values, plan_release
+from vllm_constructs.chart.migrate import migrate_source
 from vllm_constructs.helm import __getattr__ as helm_attribute
 
 
@@ -52,3 +59,36 @@ def test_the_old_name_says_where_it_went() -> None:
     with pytest.raises(AttributeError, match="renamed VllmChartRelease"):
         helm_attribute("HelmRelease")
     assert helm_attribute("VllmChartRelease") is VllmChartRelease
+
+
+def test_a_migrated_module_is_typed_and_lint_clean(tmp_path: Path) -> None:
+    """What `migrate` writes passes mypy --strict and ruff like the project's own apps/ modules."""
+    golden = shared_path("helm-golden/custom-objects.values.yaml")
+    sets = [
+        "keda.enabled=true",
+        "keda.prometheusServerAddress=http://p:9090",
+        "keda.initialCooldownPeriod=60",
+        "serviceMonitor.enabled=true",
+    ]
+    sets += ["extraInit.s3modelpath=", "extraInit.modelDownload.downloadJob.args={-c,fetch}"]
+    plan = plan_release("demo", "serving", load_values([golden], sets))
+    module = tmp_path / "demo_app.py"
+    module.write_text(migrate_source(plan))
+    bin_dir = Path(sys.executable).parent
+    typed = subprocess.run(
+        [str(bin_dir / "mypy"), "--strict", "--no-incremental", str(module)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert typed.returncode == 0, typed.stdout
+    linted = subprocess.run(
+        [str(bin_dir / "ruff"), "check", "--select", "E,F,W,I", "--line-length", "140", str(module)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert linted.returncode == 0, linted.stdout

@@ -123,7 +123,7 @@ class _Writer:
         return repr(value)
 
     def call(self, head: str, args: list[Any], kwargs: dict[str, Any], indent: int) -> str:
-        parts = [self.expr(a, indent + 4) for a in args] + [f"{k}={self.expr(v, indent + 4)}" for k, v in kwargs.items()]
+        parts = [self.expr(a, indent + 4) for a in args] + [f"{k}={self.expr(v, indent + 5 + len(k))}" for k, v in kwargs.items()]
         flat = f"{head}({', '.join(parts)})"
         if len(flat) + indent <= _WIDTH and "\n" not in flat:
             return flat
