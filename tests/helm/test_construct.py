@@ -82,6 +82,7 @@ def test_a_migrated_module_is_typed_and_lint_clean(tmp_path: Path) -> None:
         check=False,
         timeout=300,
         cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(ROOT)},
     )
     assert typed.returncode == 0, typed.stdout
     linted = subprocess.run(
