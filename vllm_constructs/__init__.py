@@ -14,6 +14,7 @@ from .core.autoscaling import AutoscalerProps, KedaAuthentication, Scaling, Scal
 from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayClusterProps, Rdma
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
+from .core.gitops import GitOpsOptions
 from .core.model import (
     AccessMode,
     DownloadMode,
@@ -104,6 +105,7 @@ __all__ = [
     "EnvFrom",
     "EnvValue",
     "FieldRef",
+    "GitOpsOptions",
     "GpuDeployment",
     "GpuDeploymentProps",
     "GpuProductAffinity",

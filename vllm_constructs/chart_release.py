@@ -55,9 +55,9 @@ class VllmChartRelease(Construct):
         if self.plan.autoscaler is not None:
             props = dataclasses.replace(self.plan.autoscaler, target=self.server)
             self.autoscaler = Autoscaler(self, "Autoscaler", props)
-        targets = {"Deployment": self.server.deployment, "ModelDownload": self.server.model_init_job}
+        targets = {"Deployment": self.server.deployment, "Job": self.server.model_init_job}
         if self.autoscaler is not None:
-            targets["Resource"] = self.autoscaler.resource
+            targets["ScaledObject"] = self.autoscaler.resource
         for patch in self.plan.patches:
             target = targets[patch.target]
             assert target is not None

@@ -1,5 +1,6 @@
 """The `vllm-constructs` command: `template` renders a release of vLLM's example Helm chart like `helm template`;
-`migrate` writes an apps/ module that builds the same release in code. Neither starts Node.
+`migrate` writes an apps/ module that builds the same release in code; `diff` tells what applying new manifests over
+old ones does; `plan` prints GPU memory plans. None of them starts Node (`plan` of an app module builds the app).
 
 Bad input (a values file, a --set expression, an argument, an output path) prints `error: <where>: ...` on stderr and
 exits 2; nothing is written. Notices (Secrets to create, downloads at start) go to stderr, never into the output.
@@ -8,6 +9,7 @@ exits 2; nothing is written. Notices (Secrets to create, downloads at start) go 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -51,7 +53,25 @@ def _parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("-o", "--output", metavar="FILE", help="write the module to FILE instead of printing")
             p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    # listed for --help; each is dispatched to its own parser before this one (see main)
+    sub.add_parser("diff", add_help=False, help="what applying new manifests over old ones does (vllm-constructs diff --help)")
+    sub.add_parser("plan", add_help=False, help="GPU memory plan of an app's servers or of one model (vllm-constructs plan --help)")
     return parser
+
+
+def _dispatch(argv: list[str]) -> int | None:
+    """`diff` and `plan` have their own parsers (and error format); pure Python, dispatched before anything else."""
+    if argv[:1] == ["diff"]:
+        from .gitops_diff import main as diff  # noqa: PLC0415
+
+        return diff(argv[1:])
+    if argv[:1] == ["plan"]:
+        from .plan_cli import add_plan_parser, run_plan  # noqa: PLC0415
+
+        parser = argparse.ArgumentParser(prog="vllm-constructs")
+        add_plan_parser(parser.add_subparsers(dest="command", required=True))
+        return run_plan(parser.parse_args(argv))
+    return None
 
 
 def _target(args: argparse.Namespace) -> Path | None:
@@ -139,6 +159,11 @@ def _report(err: ConfigError) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")  # `plan APP` builds the app with jsii
+    argv = list(sys.argv[1:] if argv is None else argv)
+    dispatched = _dispatch(argv)
+    if dispatched is not None:
+        return dispatched
     try:
         args = _parser().parse_args(argv)
         target = _target(args)

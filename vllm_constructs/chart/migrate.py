@@ -23,7 +23,7 @@ __all__ = ["migrate_source"]
 
 _TOP_LEVEL = "vllm_constructs"
 _WIDTH = 120
-_PATCH_TARGET = {"Deployment": "server.deployment", "ModelDownload": "job", "Resource": "autoscaler.resource"}
+_PATCH_TARGET = {"Deployment": "server.deployment", "Job": "job", "ScaledObject": "autoscaler.resource"}
 Call = tuple[type[Any], str, list[Any], dict[str, Any]]
 
 
@@ -133,7 +133,7 @@ class _Writer:
 
 def _patch_lines(patches: list[Patch], writer: _Writer) -> list[str]:
     lines = []
-    if any(p.target == "ModelDownload" for p in patches):
+    if any(p.target == "Job" for p in patches):
         lines += ["        job = server.model_init_job", "        assert job is not None"]
     for p in patches:
         op = {"add": "add", "replace": "replace", "remove": "remove"}[p.op]
@@ -162,7 +162,7 @@ def _body(plan: ReleasePlan, writer: _Writer) -> list[str]:
     lines = [f"        server = VllmServer(self, 'Server', {writer.expr(plan.inputs.props, 8)})"]
     if plan.autoscaler is not None:
         writer.imports[_TOP_LEVEL].add("Autoscaler")
-        named = "autoscaler = " if any(p.target == "Resource" for p in plan.patches) else ""
+        named = "autoscaler = " if any(p.target == "ScaledObject" for p in plan.patches) else ""
         lines.append(f"        {named}Autoscaler(self, 'Autoscaler', {writer.expr(plan.autoscaler, 8)})")
     lines += _patch_lines(plan.patches, writer)
     for obj in plan.extras:

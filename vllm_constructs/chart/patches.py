@@ -31,7 +31,8 @@ _MARK_SCRIPT = (
 
 @dataclass(frozen=True, slots=True)
 class Patch:
-    """One JSON patch operation on a planned object (by its id: Deployment, ModelDownload, Resource)."""
+    """One JSON patch operation on an object the library plans, named by its kind (the server's one Deployment, its
+    download Job, its autoscaler's ScaledObject)."""
 
     target: str
     op: str
@@ -64,10 +65,10 @@ def _apply(doc: JsonObject, patch: Patch) -> None:
 
 
 def apply_patches(objects: list[KubeObject], patches: list[Patch]) -> list[KubeObject]:
-    """The objects with the patches applied (RFC 6902 add/replace/remove on each object's body)."""
+    """The objects with the patches applied (RFC 6902 add/replace/remove on the body of the object of that kind)."""
     out = []
     for obj in objects:
-        mine = [p for p in patches if p.target == obj.id]
+        mine = [p for p in patches if p.target == obj.kind]
         if not mine:
             out.append(obj)
             continue
@@ -102,18 +103,18 @@ def _mark_container(download: JsonObject) -> JsonObject:
 def download_patches(objects: list[KubeObject], model_path: str, *, custom_download: bool, custom_wait: bool) -> list[Patch]:
     """The /data mounts of custom commands and the marker step after a custom download (see the module docstring)."""
     folder = model_path.removeprefix(f"{MODEL_MOUNT}/")
-    by_id = {o.id: o for o in objects}
+    by_kind = {o.kind: o for o in objects}
     patches: list[Patch] = []
-    job = by_id.get("ModelDownload")
+    job = by_kind.get("Job")
     if custom_download and job is not None:
         container = job.body["spec"]["template"]["spec"]["containers"][0]
         mount = _data_mount(folder, read_only=False)
-        patches.append(Patch("ModelDownload", "add", "/spec/template/spec/containers/0/volumeMounts/-", mount))
+        patches.append(Patch("Job", "add", "/spec/template/spec/containers/0/volumeMounts/-", mount))
         if not custom_wait:
             patched = {**container, "volumeMounts": [*container["volumeMounts"], mount]}
-            patches.append(Patch("ModelDownload", "add", "/spec/template/spec/initContainers", [patched]))
-            patches.append(Patch("ModelDownload", "replace", "/spec/template/spec/containers", [_mark_container(container)]))
-    inits = by_id["Deployment"].body["spec"]["template"]["spec"].get("initContainers", [])
+            patches.append(Patch("Job", "add", "/spec/template/spec/initContainers", [patched]))
+            patches.append(Patch("Job", "replace", "/spec/template/spec/containers", [_mark_container(container)]))
+    inits = by_kind["Deployment"].body["spec"]["template"]["spec"].get("initContainers", [])
     for i, init in enumerate(inits):
         if custom_wait and init["name"] == "wait-for-model":
             patches.append(

@@ -66,7 +66,7 @@ class ReleasePlan:
     @property
     def objects(self) -> list[KubeObject]:
         """Every object, patched, in the order the construct adds them."""
-        return apply_patches([*self.server.objects, *self.autoscaler_objects, *self.extras], self.patches)
+        return [*apply_patches([*self.server.objects, *self.autoscaler_objects], self.patches), *self.extras]
 
 
 def check_release(release: object, namespace: object) -> None:
@@ -107,7 +107,7 @@ def _translate_server(err: ConfigError, values: ChartValues, origins: Origins) -
 def _check_mounts(server: ServerPlan, values: ChartValues, origins: Origins) -> None:
     """Your containers may mount only volumes the pod has (the chart's pod has <release>-storage, which is added for
     them; its other volumes are the library's)."""
-    pod = next(o for o in server.objects if o.id == "Deployment").body["spec"]["template"]["spec"]
+    pod = next(o for o in server.objects if o.kind == "Deployment").body["spec"]["template"]["spec"]
     names = {v["name"] for v in pod.get("volumes", [])}
     init = values.extra_init.init_containers if values.extra_init else []
     for where, containers in ((("extraContainers",), values.extra_containers), (("extraInit", "initContainers"), init)):
@@ -228,7 +228,7 @@ def _scaling(release: str, plan: ReleasePlan, values: ChartValues, origins: Orig
     plan.autoscaler, plan.autoscaler_objects = props, list(made.objects)
     plan.server.hand_replicas_to_autoscaler()
     if keda and values.keda.initial_cooldown_period:
-        plan.patches.append(Patch("Resource", "add", "/spec/initialCooldownPeriod", values.keda.initial_cooldown_period))
+        plan.patches.append(Patch("ScaledObject", "add", "/spec/initialCooldownPeriod", values.keda.initial_cooldown_period))
 
 
 def plan_release(release: str, namespace: str, loaded: LoadedValues) -> ReleasePlan:
