@@ -41,8 +41,10 @@ lint: setup ## ruff and mypy --strict on the library and the apps
 	.venv/bin/ruff check vllm_constructs apps tests
 	.venv/bin/mypy
 
-bench: setup ## wall time and peak memory of synthesizing 1, 10 and 100 servers
+bench: setup ## wall time and peak memory of synthesizing 1, 10 and 100 servers; `template` against Helm's engine
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) -m benchmarks.synth_bench
+	$(PY) -m benchmarks.chart_bench
 
 imports: node_modules/.installed ## regenerate imports/ from the offline CRD mirror (../shared/crds)
 	bash scripts/import-crds.sh

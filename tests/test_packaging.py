@@ -53,7 +53,7 @@ def test_installed_command_renders_a_release(installed: Path, tmp_path: Path) ->
     env = {"PATH": os.environ["PATH"]}
     run = _run([str(installed / "bin" / "vllm-constructs"), "template", "demo", "-f", str(values), "-n", "ns"], cwd=tmp_path, env=env)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert run.stderr == ""
+    assert all(line.startswith("notice: ") for line in run.stderr.splitlines()), run.stderr  # the Secret to create
     assert "name: demo-deployment-vllm" in run.stdout and "ReadWriteMany" in run.stdout
     migrate = _run(
         [str(installed / "bin" / "vllm-constructs"), "migrate", "demo", "-f", str(values), "-o", str(tmp_path / "demo.py")],

@@ -56,6 +56,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from ._adapter import check_app, synth
     from .autoscaler import Autoscaler
+    from .chart_release import VllmChartRelease
     from .gpu_deployment import GpuDeployment
     from .model_init_job import ModelInitJob
     from .observability import Observability
@@ -70,6 +71,7 @@ _CONSTRUCTS = {
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
+    "VllmChartRelease": "chart_release",
     "VllmServer": "vllm_server",
     "check_app": "_adapter",
     "synth": "_adapter",
@@ -147,6 +149,7 @@ __all__ = [
     "SharedMemory",
     "Toleration",
     "TopologySpread",
+    "VllmChartRelease",
     "VllmServer",
     "VllmServerProps",
     "Volume",
