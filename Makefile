@@ -12,7 +12,7 @@ setup: .venv/.installed .venv-checkov/.installed node_modules/.installed ## Pyth
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
-	$(PY) -m compileall -q imports >/dev/null  # the environment may disable bytecode writes; the Ray bindings need it
+	$(PY) -m compileall -q imports vllm_constructs >/dev/null  # the environment may disable bytecode writes: imports (the Ray bindings) and the library start faster compiled
 	touch $@
 
 # checkov pins boto3/packaging versions that conflict with the test extra, so it lives in its own virtualenv
