@@ -15,6 +15,8 @@ from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDe
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
 from .core.gitops import GitOpsOptions
+from .core.load_test import LoadTestApi, LoadTestProps, Pushgateway, Tokenizer
+from .core.logs import JsonLogs, LogLevel
 from .core.model import (
     AccessMode,
     DownloadMode,
@@ -57,6 +59,7 @@ if TYPE_CHECKING:
     from ._adapter import check_app, synth
     from .autoscaler import Autoscaler
     from .gpu_deployment import GpuDeployment
+    from .load_test import LoadTest
     from .model_init_job import ModelInitJob
     from .observability import Observability
     from .ray_cluster import RayCluster
@@ -67,6 +70,7 @@ __version__ = "0.2.0"
 _CONSTRUCTS = {
     "Autoscaler": "autoscaler",
     "GpuDeployment": "gpu_deployment",
+    "LoadTest": "load_test",
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
@@ -109,8 +113,13 @@ __all__ = [
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "JsonLogs",
     "KedaAuthentication",
     "KvCacheDtype",
+    "LoadTest",
+    "LoadTestApi",
+    "LoadTestProps",
+    "LogLevel",
     "LwsRollout",
     "LwsStartupPolicy",
     "ModelCache",
@@ -126,6 +135,7 @@ __all__ = [
     "ObservabilityProps",
     "PodOptions",
     "PullPolicy",
+    "Pushgateway",
     "RayCluster",
     "RayClusterProps",
     "Rdma",
@@ -146,6 +156,7 @@ __all__ = [
     "ServingWorkload",
     "SharedMemory",
     "Toleration",
+    "Tokenizer",
     "TopologySpread",
     "VllmServer",
     "VllmServerProps",
