@@ -319,9 +319,10 @@ def _resolve_tokenizer(check: Checker, props: LoadTestProps, facts: ServingFacts
     check.fail(
         "tokenizer",
         None,
-        f"cannot be derived from a {type(model).__name__} (the client needs the tokenizer files to make prompts and count tokens)",
+        f"cannot be derived from the model source {type(model).__name__} (the client needs the tokenizer files to make prompts "
+        "and count tokens)",
         "Tokenizer.hub(repo_id, token=...) or Tokenizer.claim(claim_name, path=...)",
-        "pass tokenizer= with the hub id of the model's tokenizer or a claim that holds its files",
+        "pass tokenizer=Tokenizer.hub('<owner>/<model>') or tokenizer=Tokenizer.claim('<claim>', path='<folder>')",
     )
 
 

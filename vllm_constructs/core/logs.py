@@ -20,7 +20,7 @@ from typing import Annotated, Any, Protocol
 
 from .engine import EngineArgs
 from .objects import KubeObject, config_map
-from .validation import Checker, content_hash, fail, in_range, unique, value_class
+from .validation import Checker, content_hash, fail, in_range, value_class
 from .values import EnvValue, HealthChecks, HttpPath, Lax, Volume
 
 __all__ = ["FORMATTER_MODULE", "LOGGING_MOUNT", "JsonLogs", "LogLevel", "LoggedServer", "LogsPlan", "logging_config", "plan_json_logs"]
@@ -102,8 +102,8 @@ class JsonLogs:
                 "max_log_len only with log_prompts=True",
                 "drop max_log_len",
             )
-        if self.exclude_paths is not None:
-            unique(self.exclude_paths, "path")
+        if self.exclude_paths is not None and len(set(self.exclude_paths)) != len(self.exclude_paths):
+            fail("exclude_paths", self.exclude_paths, "repeats a path", "each path once", "remove the repeat")
 
 
 class LoggedServer(Protocol):

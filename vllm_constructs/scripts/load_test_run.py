@@ -49,12 +49,24 @@ def _label_value(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _metric(key: str, value: float | int) -> tuple[str, float | int]:
+    """Prometheus' base units: the benchmark's milliseconds become seconds, its duration gets the unit."""
+    if key.endswith("_ms"):
+        return key[: -len("_ms")] + "_seconds", value / 1000
+    if key == "duration":
+        return "duration_seconds", value
+    return key, value
+
+
 def exposition(numbers: dict[str, float | int], success: bool, finished_at: float) -> str:
-    """The Prometheus text format of one run: each number as a gauge ``vllm_load_test_<key>``, plus success and time."""
+    """The Prometheus text format of one run: each number as a gauge ``vllm_load_test_<key>`` (milliseconds as
+    seconds), plus whether the run met its bar and when it finished."""
     lines: list[str] = []
     values: dict[str, float | int] = {"success": int(success), "last_run_timestamp_seconds": round(finished_at, 3), **numbers}
-    for key, value in values.items():
-        name = PREFIX + key
+    for key, raw in values.items():
+        metric, value = _metric(key, raw)
+        name = PREFIX + metric
+        lines.append(f"# HELP {name} vllm bench serve result '{key}' of the last load test run.")
         lines.append(f"# TYPE {name} gauge")
         lines.append(f"{name} {value!r}")
     return "\n".join(lines) + "\n"
