@@ -376,8 +376,9 @@ completed, failed, code = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 if code == 0 and completed >= 0:
     with open(os.environ["LOAD_TEST_RESULT_FILE"], "w") as f:
         json.dump({"date": "x", "completed": completed, "failed": failed, "request_throughput": 2.5, "mean_ttft_ms": 12.0,
-                   "request_goodput": None, "request_rate": "inf", "ok": True, "latencies": [0.1]}, f)
-print("fake bench ran")
+                   "request_goodput": None, "request_rate": "inf", "ok": True, "latencies": [0.1],
+                   "max_output_tokens_per_s": 64.0}, f)
+print("fake bench ran, no newline at the end", end="")
 sys.exit(code)
 """
 
@@ -489,6 +490,7 @@ def test_the_runner_pushes_the_numbers_in_prometheus_text_format(tmp_path: Path)
     assert samples["vllm_load_test_success"] == 1 and samples["vllm_load_test_completed"] == 10
     assert samples["vllm_load_test_request_throughput"] == 2.5
     assert samples["vllm_load_test_mean_ttft_seconds"] == 0.012  # milliseconds in the result, seconds in Prometheus
+    assert samples["vllm_load_test_max_output_tokens_per_second"] == 64.0
     checked = subprocess.run([promtool(), "check", "metrics"], input=text, capture_output=True, text=True, timeout=60, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

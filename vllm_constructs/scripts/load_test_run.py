@@ -50,9 +50,12 @@ def _label_value(value: str) -> str:
 
 
 def _metric(key: str, value: float | int) -> tuple[str, float | int]:
-    """Prometheus' base units: the benchmark's milliseconds become seconds, its duration gets the unit."""
+    """Prometheus' base units, spelled out: the benchmark's milliseconds become seconds, per_s becomes per_second,
+    its duration gets the unit."""
     if key.endswith("_ms"):
         return key[: -len("_ms")] + "_seconds", value / 1000
+    if key.endswith("_per_s"):
+        return key.removesuffix("_per_s") + "_per_second", value
     if key == "duration":
         return "duration_seconds", value
     return key, value
@@ -118,7 +121,8 @@ def main(argv: list[str]) -> int:
     result = _read_result(result_file) if code == 0 else None
     status, verdict = _verdict(code, result, num_prompts, max_failed)
     numbers = summary(result) if result is not None else {}
-    print("load-test result: " + json.dumps({"verdict": verdict, **numbers}, sort_keys=False), flush=True)
+    # on a line of its own even when the benchmark's last output did not end one
+    print("\nload-test result: " + json.dumps({"verdict": verdict, **numbers}, sort_keys=False), flush=True)
     url = env.get("PUSHGATEWAY_URL", "")
     if url:
         grouping = json.loads(env.get("PUSHGATEWAY_GROUPING", '{"job": "vllm-load-test"}'))
