@@ -15,14 +15,14 @@ from pydantic import AfterValidator, PlainValidator
 
 from ..errors import ConfigError
 from . import objects
-from .model import MODEL_MOUNT
 from .gitops import annotate
+from .capacity.server_plan import with_capacity
 from .logs import plan_json_logs
+from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
 from .serving import (
-    HOME,
     Delivery,
     Readers,
     ScaleTarget,
@@ -32,13 +32,14 @@ from .serving import (
     check_shared,
     client_facts,
     effective_home,
+    home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
     service_env_clash,
 )
-from .validation import Checker, EnvName, IntOrPercent, content_hash, looks_like_secret, names_a_secret, problem, value_class
-from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, Volume, WorkloadLabels
+from .validation import Checker, EnvName, IntOrPercent, Redacted, content_hash, looks_like_secret, names_a_secret, problem, value_class
+from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, WorkloadLabels
 
 __all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
 
@@ -124,7 +125,7 @@ def _config(data: Mapping[str, Any]) -> Mapping[str, Any]:
             raise ConfigError(
                 path="",
                 field=f"[{key!r}]",
-                value="<redacted>",
+                value=Redacted("str"),
                 problem="is a secret; a ConfigMap is stored and shown in clear text",
                 allowed="non-secret settings only",
                 fix="keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}",
@@ -269,7 +270,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     check_shared(check, props)
     _check_layout(check, props)
     labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
-    readers = Readers(replicas=props.replicas, surges=props.rollout.surges)
+    readers = Readers(replicas=props.replicas, surges=props.rollout.surges, max_surge=getattr(props.rollout, "max_surge", 0))
     delivery = plan_delivery(
         check,
         props,
@@ -291,10 +292,11 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         *logs.args,
     ]
     env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
+    mounted = (*delivery.volumes, *logs.volumes)
     main = MainContainer(
         name="vllm", image=props.image, resources=props.resources, accelerator=props.accelerator, command=("vllm", "serve"), args=tuple(args),
         env=env, env_from=env_from, port=ContainerPort("http", props.port), extra_ports=props.extra_ports, health=props.health,
-        volumes=(Volume(name="home", mount_path=HOME, source={"emptyDir": {}}), *delivery.volumes, *logs.volumes),
+        volumes=(*home_volumes(check, props.env, mounted), *mounted),
     )  # fmt: skip
     annotations |= logs.pod_annotations
     inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
@@ -316,6 +318,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
     facts = _facts(props, namespace, names, labels, template, served, delivery)
+    planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
     return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 

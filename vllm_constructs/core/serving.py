@@ -284,6 +284,26 @@ def merge_user_env(
         env[key] = value
 
 
+def home_volumes(check: Checker, user: Mapping[str, EnvValue], mounted: tuple[Volume, ...]) -> tuple[Volume, ...]:
+    """The writable HOME emptyDir, mounted where HOME is (the user's HOME when set). None when HOME lies in /tmp or a
+    writable mounted volume; a HOME inside a read-only mount or not absolute is refused."""
+    home = effective_home(user)
+    if not home.startswith("/"):
+        check.fail("env", "HOME", f"is {home!r}, not an absolute path", "an absolute path such as /home/vllm", "set HOME to an absolute path")
+    for volume in (*mounted, Volume(name="tmp", mount_path="/tmp")):
+        if home == volume.mount_path or home.startswith(volume.mount_path.rstrip("/") + "/"):
+            if volume.read_only:
+                check.fail(
+                    "env",
+                    "HOME",
+                    f"is {home!r}, inside {volume.mount_path}, which is mounted read-only, so vLLM could not write its caches",
+                    "a HOME outside read-only mounts",
+                    "leave HOME unset (a writable emptyDir) or point it at a writable volume",
+                )
+            return ()
+    return (Volume(name="home", mount_path=home, source={"emptyDir": {}}),)
+
+
 def effective_home(user: Mapping[str, EnvValue]) -> str:
     home = user.get("HOME")
     return home if isinstance(home, str) else HOME
@@ -298,6 +318,8 @@ class Readers:
 
     replicas: int
     surges: bool
+    max_surge: int | str = 0
+    """The rollout's surge as the user gave it (for the message)."""
     pods_per_replica: int = 1
     required_mode: AccessMode | None = None
     required_reason: str = ""
@@ -385,12 +407,13 @@ def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, read
             str(access),
             f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
             "ReadWriteMany when several pods read the cache",
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER",
+            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache "
+            "(ModelCache.empty_dir / ephemeral) with DownloadMode.INIT_CONTAINER",
         )
     if readers.surges:
         check.fail(
             "rollout.max_surge",
-            "surge",
+            readers.max_surge,
             "starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node",
             "max_surge=0 (or Recreate) with a ReadWriteOnce cache",
             "keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache",

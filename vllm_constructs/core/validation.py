@@ -117,13 +117,37 @@ class Redacted:
 
     @classmethod
     def of(cls, value: object) -> object:
-        """The value itself when it is harmless to show, else a redacted stand-in."""
+        """The value itself when it is harmless to show, else a redacted stand-in (or a jsii object's readable name)."""
         if isinstance(value, str) and looks_like_secret(value):
             return cls(type(value).__name__)
-        return value
+        return JsiiObject.of(value)
 
     def __repr__(self) -> str:
         return f"<{self.type_name}, redacted>"
+
+
+class JsiiObject:
+    """Stands for a cdk8s or cdk8s-plus object in a message: its jsii type and name, never a memory address."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @classmethod
+    def of(cls, value: object) -> object:
+        ref = getattr(value, "__jsii_ref__", None)
+        if ref is None:
+            return value
+        kind = next(iter(getattr(ref, "interfaces", None) or ()), None) or str(getattr(ref, "ref", "")).split("@", 1)[0] or "jsii object"
+        try:
+            name = getattr(value, "name", None)
+        except Exception:  # a construct without a name property
+            name = None
+        return cls(f"<{kind} {name!r}>" if isinstance(name, str) else f"<{kind}>")
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 _TOKEN_RE = re.compile(
@@ -190,9 +214,28 @@ def _problem(err: Any, path: str, owner: type[Any] | None, fields: list[str]) ->
     value = err.get("input") if err["type"] not in _MISSING else "(missing)"
     if isinstance(value, str) and value != "(missing)" and (_SECRET_FIELD_RE.search(top_name.lower()) or looks_like_secret(value)):
         value = Redacted(type(value).__name__)
+    value = JsiiObject.of(value)
     text, allowed, fix = _describe(err, owner, top_name)
     return Problem(path, field, value, text, allowed, fix)
 
+
+RENAMED = {
+    "identity": "it is 'labels' since 0.2.0 (WorkloadLabels)",
+    "service_account_name": "it is 'service_account' since 0.2.0 (a name or a cdk8s-plus ServiceAccount)",
+    "extra_volumes": "it is PodOptions(extra_volumes=...) since 0.2.0",
+    "download_mode": "it is download=ModelDownload(mode=...) since 0.2.0",
+    "download_image": "it is download=ModelDownload(image=...) since 0.2.0",
+    "co_locate_download": "it is download=ModelDownload(co_locate=...) since 0.2.0",
+    "wait_timeout_seconds": "it is download=ModelDownload(timeout_seconds=...) since 0.2.0",
+    "download_env": "it is download=ModelDownload(env=...) since 0.2.0",
+    "download_command": "it is download=ModelDownload(command=...) since 0.2.0",
+    "download_args": "it is download=ModelDownload(args=...) since 0.2.0",
+    "wait_env": "it is download=ModelDownload(wait_env=...) since 0.2.0",
+    "wait_command": "it is download=ModelDownload(wait_command=...) since 0.2.0",
+    "wait_args": "it is download=ModelDownload(wait_args=...) since 0.2.0",
+    "ttl_seconds_after_finished": "it is download=ModelDownload(ttl_seconds_after_finished=...) since 0.2.0",
+}
+"""Fields renamed in 0.2.0 (CHANGELOG.md): an old keyword gets its new home as the fix."""
 
 _MISSING = frozenset({"missing_argument", "missing", "missing_keyword_only_argument", "missing_positional_only_argument"})
 
@@ -207,7 +250,7 @@ def _describe(err: Any, owner: type[Any] | None, name: str) -> tuple[str, str, s
     if kind == "unexpected_keyword_argument" or kind == "extra_forbidden":
         known = [f.name for f in dataclasses.fields(owner)] if owner is not None and dataclasses.is_dataclass(owner) else []
         near = difflib.get_close_matches(name, known, n=1)
-        hint = f"rename it to {near[0]!r}" if near else "remove it"
+        hint = RENAMED.get(name) or (f"rename it to {near[0]!r}" if near else "remove it")
         owner_name = owner.__name__ if owner is not None else "this class"
         return f"is not a field of {owner_name}", ", ".join(known) or "the documented fields", hint
     if kind in _MISSING:
@@ -422,8 +465,8 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
+def _int_or_percent(value: object) -> int | str:
+    if not isinstance(value, int | str) or isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
     if isinstance(value, str) and not _PERCENT.fullmatch(value):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
@@ -451,10 +494,14 @@ def _resource_name(kind: str) -> Callable[[Any], str]:
             "resource_name",
             f"is neither a name nor a cdk8s-plus {kind}",
             f"the {kind}'s name (a DNS-1123 subdomain) or a cdk8s_plus_27 {kind} (created or imported)",
-            f"pass the name, or e.g. kplus.{kind}.from_{_snake(kind)}_name(scope, id, name)",
+            f"pass the name, or e.g. kplus.{kind}.{_IMPORTS.get(kind, f'from_{_snake(kind)}_name')}(scope, id, name)",
         )
 
     return to_name
+
+
+_IMPORTS = {"PersistentVolumeClaim": "from_claim_name"}
+"""cdk8s-plus import methods not named from_<kind>_name."""
 
 
 def _snake(kind: str) -> str:
@@ -518,7 +565,7 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-IntOrPercent = Annotated[int | str, AfterValidator(_int_or_percent)]
+IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]  # one validator: a union would report once per member
 Port = Annotated[int, in_range(1, 65535)]
 Int32 = Annotated[int, in_range(0, INT32_MAX)]
 PositiveInt32 = Annotated[int, in_range(1, INT32_MAX)]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .validation import looks_like_secret
+from .validation import Redacted, looks_like_secret
 
 __all__ = ["ArgProblem", "ReadArgs", "ReadFlag", "read_serve_args"]
 
@@ -24,7 +24,7 @@ class ReadFlag:
 
 @dataclass(frozen=True, slots=True)
 class ArgProblem:
-    token: str
+    token: object
     problem: str
     allowed: str
     fix: str
@@ -54,7 +54,7 @@ def read_serve_args(tokens: Sequence[str]) -> ReadArgs:
         if looks_like_secret(token):
             problems.append(
                 ArgProblem(
-                    "<redacted>",
+                    Redacted("str"),
                     "holds a secret; it would be written into the manifests",
                     "no secrets in extra_args",
                     "pass secrets as SecretKeyRef props (api_key, hf_token)",
@@ -81,7 +81,7 @@ def read_serve_args(tokens: Sequence[str]) -> ReadArgs:
         if sep:
             flags.append(ReadFlag(_dest(option), option, inline))
             i += 1
-        elif i + 1 < len(items) and not items[i + 1].startswith("-"):
+        elif i + 1 < len(items) and not items[i + 1].startswith("-") and not looks_like_secret(items[i + 1]):
             flags.append(ReadFlag(_dest(option), option, items[i + 1]))
             i += 2
         else:
