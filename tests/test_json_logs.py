@@ -166,6 +166,15 @@ def test_a_multi_node_server_logs_json_from_its_serving_pod_only(backend: str) -
     assert HASH_ANNOTATION not in worker["metadata"].get("annotations", {})
 
 
+@pytest.mark.parametrize("backend", ["kuberay", "lws"])
+def test_without_json_logs_a_multi_node_template_is_unchanged(backend: str) -> None:
+    workload = next(o for o in plan_cluster("c/big", "llm", ray_props(backend)).objects if o.id == "Resource")
+    spec = workload.body["spec"]
+    leader = spec["headGroupSpec"]["template"] if backend == "kuberay" else spec["leaderWorkerTemplate"]["leaderTemplate"]
+    assert "annotations" not in leader["metadata"]
+    assert not any(o.kind == "ConfigMap" for o in plan_cluster("c/big", "llm", ray_props(backend)).objects)
+
+
 def test_every_object_validates_strictly(crd_dir: Path) -> None:
     plans = [
         plan_server("c/tiny", "llm", server_props(json_logs=JsonLogs(log_requests=True, exclude_paths=("/health", "/v1/models")))),

@@ -426,7 +426,8 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
     lcmd, largs, wcmd, wargs = _commands(p, delivery, served)
     leader_delivery = replace(delivery, volumes=(*delivery.volumes, *logs.volumes))
     leader = _template(check, p, labels, True, lcmd, (*largs, *logs.args), leader_env, leader_delivery)
-    leader["metadata"].setdefault("annotations", {}).update(logs.pod_annotations)
+    if logs.pod_annotations:
+        leader["metadata"]["annotations"] = {**leader["metadata"].get("annotations", {}), **logs.pod_annotations}
     worker = _template(check, p, worker_labels, False, wcmd, wargs, worker_env, delivery)
     kuberay = p.backend is MultiNodeBackend.KUBERAY
     gvk = RAY_CLUSTER if kuberay else LEADER_WORKER_SET
