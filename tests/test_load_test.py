@@ -373,7 +373,9 @@ def test_hostile_values_are_refused_or_render_a_valid_job(data: st.DataObject) -
 FAKE_BENCH = r"""
 import json, os, sys
 completed, failed, code = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-if code == 0 and completed >= 0:
+if completed == -2:  # a result without counts
+    completed = "many"
+if code == 0 and completed != -1:
     with open(os.environ["LOAD_TEST_RESULT_FILE"], "w") as f:
         json.dump({"date": "x", "completed": completed, "failed": failed, "request_throughput": 2.5, "mean_ttft_ms": 12.0,
                    "request_goodput": None, "request_rate": "inf", "ok": True, "latencies": [0.1],
@@ -461,6 +463,7 @@ def test_the_runner_prints_the_result_and_exits_zero(tmp_path: Path) -> None:
         (["8", "2", "0"], 0, 3, "8 of 10 requests completed, 2 failed"),
         (["8", "2", "0"], 2, 0, "8 of 10 requests completed, 2 failed"),
         (["-1", "0", "0"], 0, 4, "no result"),
+        (["-2", "0", "0"], 0, 4, "no request counts"),
     ],
 )
 def test_the_runner_fails_the_job_when_the_benchmark_fails(

@@ -103,8 +103,9 @@ def _verdict(code: int, result: dict[str, Any] | None, num_prompts: int, max_fai
         return code, f"the benchmark exited with {code}" + (" (timed out)" if code in (124, 137) else "")
     if result is None:
         return EXIT_NO_RESULT, "the benchmark wrote no result"
-    completed = int(result.get("completed", 0))
-    failed = int(result.get("failed", num_prompts - completed))
+    completed, failed = result.get("completed"), result.get("failed", 0)
+    if not isinstance(completed, int) or not isinstance(failed, int):
+        return EXIT_NO_RESULT, f"the result has no request counts (completed={completed!r}, failed={failed!r})"
     if failed > max_failed or completed + failed < num_prompts:
         return EXIT_FAILED_REQUESTS, f"{completed} of {num_prompts} requests completed, {failed} failed (at most {max_failed} may fail)"
     return 0, f"{completed} of {num_prompts} requests completed, {failed} failed"
