@@ -226,8 +226,8 @@ def test_library_source_never_emits_a_secret() -> None:
 
 
 _SECRET_FIELD = re.compile(r"token|api_key|access_key|credential|password|secret")
-# a flag, and names of docker-registry Secrets (references by name): neither carries a secret value
-_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets"}
+# a flag, names of docker-registry Secrets (references by name), and where a tokenizer is read: none carries a secret value
+_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets", "tokenizer"}
 
 
 def _public_value_classes() -> list[type[Any]]:
@@ -255,6 +255,7 @@ def test_every_secret_field_of_the_public_api_is_a_reference() -> None:
                 assert allowed <= {SecretKeyRef, S3Credentials}, (cls.__name__, f.name, hints[f.name])
                 checked.append(f"{cls.__name__}.{f.name}")
     assert sorted(checked) == [
+        "HubTokenizer.token",
         "HuggingFaceModel.token",
         "RayClusterProps.api_key",
         "RayClusterProps.hf_token",

@@ -15,6 +15,8 @@ from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDe
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
 from .core.gitops import GitOpsOptions
+from .core.load_test import LoadTestApi, LoadTestProps, Pushgateway, Tokenizer
+from .core.logs import JsonLogs, LogLevel
 from .core.model import (
     AccessMode,
     DownloadMode,
@@ -58,6 +60,7 @@ if TYPE_CHECKING:
     from .autoscaler import Autoscaler
     from .chart_release import VllmChartRelease
     from .gpu_deployment import GpuDeployment
+    from .load_test import LoadTest
     from .model_init_job import ModelInitJob
     from .observability import Observability
     from .ray_cluster import RayCluster
@@ -68,6 +71,7 @@ __version__ = "0.2.0"
 _CONSTRUCTS = {
     "Autoscaler": "autoscaler",
     "GpuDeployment": "gpu_deployment",
+    "LoadTest": "load_test",
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
@@ -111,8 +115,13 @@ __all__ = [
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "JsonLogs",
     "KedaAuthentication",
     "KvCacheDtype",
+    "LoadTest",
+    "LoadTestApi",
+    "LoadTestProps",
+    "LogLevel",
     "LwsRollout",
     "LwsStartupPolicy",
     "ModelCache",
@@ -128,6 +137,7 @@ __all__ = [
     "ObservabilityProps",
     "PodOptions",
     "PullPolicy",
+    "Pushgateway",
     "RayCluster",
     "RayClusterProps",
     "Rdma",
@@ -148,6 +158,7 @@ __all__ = [
     "ServingWorkload",
     "SharedMemory",
     "Toleration",
+    "Tokenizer",
     "TopologySpread",
     "VllmChartRelease",
     "VllmServer",

@@ -17,6 +17,7 @@ from .engine import ArgsCheck
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .model import AccessMode, script
 from .gitops import annotate
+from .logs import plan_json_logs
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
@@ -28,6 +29,7 @@ from .serving import (
     ServingProps,
     base_env,
     check_shared,
+    client_facts,
     effective_home,
     home_volumes,
     merge_user_env,
@@ -418,10 +420,15 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
     delivery = plan_delivery(check, p, labels, claim_name=f"{p.name}-model-cache", job_base=p.name, readers=readers, default_size="1000Gi")
     served = p.engine.served_model_name or p.model.default_served_name
     leader_env, worker_env = _env(check, p, delivery)
-    lcmd, largs, wcmd, wargs = _commands(p, delivery, served)
-    leader = _template(check, p, labels, True, lcmd, largs, leader_env, delivery)
-    worker = _template(check, p, worker_labels, False, wcmd, wargs, worker_env, delivery)
     obj_labels = labels.labels(p.pod.labels)
+    logs = plan_json_logs(check, p, obj_labels)  # the serving pod only
+    logs.add_env(check, leader_env, p.env)
+    lcmd, largs, wcmd, wargs = _commands(p, delivery, served)
+    leader_delivery = replace(delivery, volumes=(*delivery.volumes, *logs.volumes))
+    leader = _template(check, p, labels, True, lcmd, (*largs, *logs.args), leader_env, leader_delivery)
+    if logs.pod_annotations:
+        leader["metadata"]["annotations"] = {**leader["metadata"].get("annotations", {}), **logs.pod_annotations}
+    worker = _template(check, p, worker_labels, False, wcmd, wargs, worker_env, delivery)
     kuberay = p.backend is MultiNodeBackend.KUBERAY
     gvk = RAY_CLUSTER if kuberay else LEADER_WORKER_SET
     spec = _kuberay_spec(p, leader, worker) if kuberay else _lws_spec(p, leader, worker)
@@ -429,7 +436,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
     workload = KubeObject("Resource", gvk.api_version, gvk.kind, p.name, obj_labels, {"spec": spec}, annotations)
     selector = {"ray.io/cluster": p.name, "ray.io/node-type": "head"} if kuberay else {LWS_NAME_LABEL: p.name, LWS_INDEX_LABEL: "0"}
     service = objects.service("Service", p.name, obj_labels, selector=selector, port=p.service_port)
-    planned = [*delivery.objects, workload, service]
+    planned = [*([logs.config_map] if logs.config_map else []), *delivery.objects, workload, service]
     if p.network_policy is not None:
         peers = {
             "matchLabels": {k: v for k, v in labels.selector.items() if k != "app.kubernetes.io/component"},
@@ -455,5 +462,5 @@ def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: J
         unscalable_reason="a KubeRay RayCluster has no scale subresource for whole serving groups (KubeRay scales Ray workers, not vLLM replicas)" if kuberay else "",
         series=ServerSeries(namespace, p.name, pods), served_model_name=served, container_name="vllm", model=p.model, engine=p.engine,
         resources=p.resources, accelerator=p.accelerator, accelerators_per_pod=p.accelerators_per_node, pods_per_replica=p.nodes,
-        replicas=p.replicas, gpu_products=gpu, version=p.image.version_label,
+        replicas=p.replicas, gpu_products=gpu, version=p.image.version_label, extras=client_facts(p),
     )  # fmt: skip

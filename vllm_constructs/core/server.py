@@ -17,6 +17,7 @@ from ..errors import ConfigError
 from . import objects
 from .gitops import annotate
 from .capacity.server_plan import with_capacity
+from .logs import plan_json_logs
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
@@ -29,6 +30,7 @@ from .serving import (
     ServingProps,
     base_env,
     check_shared,
+    client_facts,
     effective_home,
     home_volumes,
     merge_user_env,
@@ -280,18 +282,23 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     )
     env = _server_env(check, props, delivery)
     obj_labels = labels.labels(props.pod.labels)
+    logs = plan_json_logs(check, props, obj_labels)
+    logs.add_env(check, env, props.env)
     config, annotations = _env_config(check, props, env, names, obj_labels)
     served = props.engine.served_model_name or props.model.default_served_name
     args = [
         *props.engine.to_args(model_path=delivery.model_path, served_name=served, port=props.port),
         *revision_args(props.model, delivery),
+        *logs.args,
     ]
     env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
+    mounted = (*delivery.volumes, *logs.volumes)
     main = MainContainer(
         name="vllm", image=props.image, resources=props.resources, accelerator=props.accelerator, command=("vllm", "serve"), args=tuple(args),
         env=env, env_from=env_from, port=ContainerPort("http", props.port), extra_ports=props.extra_ports, health=props.health,
-        volumes=(*home_volumes(check, props.env, delivery.volumes), *delivery.volumes),
+        volumes=(*home_volumes(check, props.env, mounted), *mounted),
     )  # fmt: skip
+    annotations |= logs.pod_annotations
     inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
     template = pod_template(check, inputs)
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
@@ -303,7 +310,9 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
     )
     planned = [
-        o for o in (config, *delivery.objects, deployment, service, _pdb(check, props, names, obj_labels, labels.selector)) if o is not None
+        o
+        for o in (config, logs.config_map, *delivery.objects, deployment, service, _pdb(check, props, names, obj_labels, labels.selector))
+        if o is not None
     ]
     if props.network_policy is not None:
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
@@ -313,7 +322,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 
-_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
+_ORDER = {"Env": 0, "Logging": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
 
 
 def _ordered(planned: list[KubeObject]) -> list[KubeObject]:
@@ -346,7 +355,7 @@ def _facts(
         series=ServerSeries.for_deployment(namespace, props.name, names.deployment), served_model_name=served, container_name="vllm",
         model=props.model, engine=props.engine, resources=props.resources, accelerator=props.accelerator,
         accelerators_per_pod=props.resources.accelerators, pods_per_replica=1, replicas=props.replicas, gpu_products=gpu,
-        version=props.image.version_label,
+        version=props.image.version_label, extras=client_facts(props),
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from pydantic import AfterValidator
 
 from .engine import EngineArgs
 from .gitops import GitOpsOptions
+from .logs import JsonLogs
 from .model import (
     MODEL_MOUNT,
     AccessMode,
@@ -125,6 +126,8 @@ class ServingProps:
     """Ingress only to the serving port from the allowed namespaces and pods; optional egress limits. Default: none."""
     gitops: GitOpsOptions | None = None
     """Argo CD sync waves and forced re-creation of the cache claim. Default: none (plain objects)."""
+    json_logs: JsonLogs | None = None
+    """vLLM's and uvicorn's logs as JSON lines (serving pods), configured from a ConfigMap. Default: none (vLLM's text)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,6 +226,12 @@ def check_shared(check: Checker, props: ServingProps) -> None:
             "a cache only with ModelSource.huggingface(...) or ModelSource.s3(...)",
             "drop cache",
         )
+
+
+def client_facts(props: ServingProps) -> dict[str, Any]:
+    """ServingFacts.extras for clients of the server (e.g. a load test): the API key a client sends, the Hugging Face
+    token of the model's tokenizer, and the NetworkPolicy a client pod must pass."""
+    return {"api_key": props.api_key, "hf_token": props.hf_token, "network_policy": props.network_policy}
 
 
 def service_env_clash(name: str) -> str | None:
