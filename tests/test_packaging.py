@@ -35,7 +35,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_ships_scripts_type_marker_and_flag_table(installed: Path) -> None:
     probe = (
-        "import importlib.resources as r, vllm_constructs, vllm_constructs.model as m;"
+        "import importlib.resources as r, vllm_constructs, vllm_constructs.core.model as m;"
         "assert r.files('vllm_constructs').joinpath('py.typed').is_file();"
         "assert 'set -euo pipefail' in m.download_script('s3') and 'set -euo pipefail' in m.wait_script();"
         "import vllm_constructs.vllm_flags as f; assert f.load_table().vllm_version and '--max-model-len' in f.load_table().options;"

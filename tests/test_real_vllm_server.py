@@ -49,7 +49,7 @@ from vllm_constructs import (
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs.promql import RENAMED_METRICS, VLLM_METRICS
+from vllm_constructs.core.promql import RENAMED_METRICS, VLLM_METRICS
 
 pytestmark = pytest.mark.vllm
 
