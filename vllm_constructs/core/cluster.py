@@ -14,6 +14,7 @@ from pydantic import AfterValidator
 from . import objects
 from .engine import ArgsCheck
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
+from .lora import plan_lora
 from .model import AccessMode, script
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
@@ -320,7 +321,7 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
 
 
 def _commands(
-    p: RayClusterProps, delivery: Delivery, served: str
+    p: RayClusterProps, delivery: Delivery, served: str, lora_args: tuple[str, ...] = ()
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(leader command, leader args, worker command, worker args)."""
     serve = [
@@ -328,6 +329,7 @@ def _commands(
         "serve",
         *p.engine.to_args(model_path=delivery.model_path, served_name=served, port=p.port),
         *revision_args(p.model, delivery),
+        *lora_args,
     ]
     bash = ("/bin/bash", "-c")
     if p.backend is not MultiNodeBackend.LWS_RAY_FREE:
@@ -407,9 +409,11 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         required_reason=f"attaches to one node, but the {p.nodes} pods of a group run on {p.nodes} nodes and all read the weights",
     )  # fmt: skip
     delivery = plan_delivery(check, p, labels, claim_name=f"{p.name}-model-cache", job_base=p.name, readers=readers, default_size="1000Gi")
+    lora = plan_lora(check, p, labels, readers)
+    delivery = lora.extend(delivery)
     served = p.engine.served_model_name or p.model.default_served_name
     leader_env, worker_env = _env(check, p, delivery)
-    lcmd, largs, wcmd, wargs = _commands(p, delivery, served)
+    lcmd, largs, wcmd, wargs = _commands(p, delivery, served, lora.args)
     leader = _template(check, p, labels, True, lcmd, largs, leader_env, delivery)
     worker = _template(check, p, worker_labels, False, wcmd, wargs, worker_env, delivery)
     obj_labels = labels.labels(p.pod.labels)
@@ -428,7 +432,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         }
         np_spec = network_policy_spec(p.network_policy, peers, p.port, peers=peers)
         planned.append(objects.network_policy("NetworkPolicy", p.name, obj_labels, np_spec))
-    return ClusterPlan(planned, _facts(p, namespace, labels, leader, served))
+    return ClusterPlan(planned, lora.add_facts(_facts(p, namespace, labels, leader, served)))
 
 
 def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: JsonObject, served: str) -> ServingFacts:

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, PlainValidator
 
 from ..errors import ConfigError
 from . import objects
+from .lora import plan_lora
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
@@ -276,6 +277,8 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         readers=readers,
         default_size="100Gi",
     )
+    lora = plan_lora(check, props, labels, readers)
+    delivery = lora.extend(delivery)
     env = _server_env(check, props, delivery)
     obj_labels = labels.labels(props.pod.labels)
     config, annotations = _env_config(check, props, env, names, obj_labels)
@@ -283,6 +286,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     args = [
         *props.engine.to_args(model_path=delivery.model_path, served_name=served, port=props.port),
         *revision_args(props.model, delivery),
+        *lora.args,
     ]
     env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
     main = MainContainer(
@@ -306,7 +310,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     if props.network_policy is not None:
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
-    facts = _facts(props, namespace, names, labels, template, served, delivery)
+    facts = lora.add_facts(_facts(props, namespace, names, labels, template, served, delivery))
     return ServerPlan(_ordered(planned), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 

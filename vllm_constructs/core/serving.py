@@ -16,6 +16,7 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 from pydantic import AfterValidator
 
 from .engine import EngineArgs
+from .lora import LoraOptions
 from .model import (
     MODEL_MOUNT,
     AccessMode,
@@ -122,6 +123,8 @@ class ServingProps:
     """Scheduling, security, sidecars, metadata. Default: see PodOptions."""
     network_policy: ServerNetworkPolicy | None = None
     """Ingress only to the serving port from the allowed namespaces and pods; optional egress limits. Default: none."""
+    lora: LoraOptions | None = None
+    """LoRA adapters served next to the base model (``--enable-lora``). Default: none."""
 
 
 @dataclass(frozen=True, slots=True)
