@@ -14,6 +14,9 @@ from .core.autoscaling import AutoscalerProps, KedaAuthentication, Scaling, Scal
 from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayClusterProps, Rdma
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
+from .core.gateway import Backend, GatewayRef, InferenceGatewayProps, ModelRoute, RoutingMode
+from .core.ingress import InferenceIngressProps, IngressController, IngressEndpoint
+from .core.lora import LoraAdapter, LoraOptions
 from .core.model import (
     AccessMode,
     DownloadMode,
@@ -25,6 +28,7 @@ from .core.model import (
 )
 from .core.objects import ServerNetworkPolicy
 from .core.observability import AlertThresholds, MonitorKind, ObservabilityProps
+from .core.picker import EndpointPicker, EndpointPickerConfig, FailureMode, Scorer, WeightedScorer
 from .core.promql import ServerSeries
 from .core.server import ServerNames, ServiceType, VllmServerProps
 from .core.serving import DEFAULT_VLLM_IMAGE, ScaleTarget, ServingFacts, ServingProps, ServingWorkload
@@ -56,6 +60,8 @@ if TYPE_CHECKING:
     from ._adapter import check_app, synth
     from .autoscaler import Autoscaler
     from .gpu_deployment import GpuDeployment
+    from .inference_gateway import InferenceGateway
+    from .inference_ingress import InferenceIngress
     from .model_init_job import ModelInitJob
     from .observability import Observability
     from .ray_cluster import RayCluster
@@ -66,6 +72,8 @@ __version__ = "0.2.0"
 _CONSTRUCTS = {
     "Autoscaler": "autoscaler",
     "GpuDeployment": "gpu_deployment",
+    "InferenceGateway": "inference_gateway",
+    "InferenceIngress": "inference_ingress",
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
@@ -93,28 +101,42 @@ __all__ = [
     "AlertThresholds",
     "Autoscaler",
     "AutoscalerProps",
+    "Backend",
     "ConfigError",
     "ConfigMapKeyRef",
     "ContainerPort",
     "DownloadMode",
     "Dtype",
+    "EndpointPicker",
+    "EndpointPickerConfig",
     "EngineArgs",
     "EnvFrom",
     "EnvValue",
+    "FailureMode",
     "FieldRef",
+    "GatewayRef",
     "GpuDeployment",
     "GpuDeploymentProps",
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "InferenceGateway",
+    "InferenceGatewayProps",
+    "InferenceIngress",
+    "InferenceIngressProps",
+    "IngressController",
+    "IngressEndpoint",
     "KedaAuthentication",
     "KvCacheDtype",
+    "LoraAdapter",
+    "LoraOptions",
     "LwsRollout",
     "LwsStartupPolicy",
     "ModelCache",
     "ModelDownload",
     "ModelInitJob",
     "ModelInitJobProps",
+    "ModelRoute",
     "ModelSource",
     "MonitorKind",
     "MultiNodeBackend",
@@ -129,10 +151,12 @@ __all__ = [
     "Rdma",
     "Resources",
     "RolloutStrategy",
+    "RoutingMode",
     "S3Credentials",
     "ScaleTarget",
     "Scaling",
     "ScalingBehavior",
+    "Scorer",
     "SecretKeyRef",
     "SecurityProfile",
     "ServerNames",
@@ -148,6 +172,7 @@ __all__ = [
     "VllmServer",
     "VllmServerProps",
     "Volume",
+    "WeightedScorer",
     "WorkloadLabels",
     "check_app",
     "synth",

@@ -138,20 +138,22 @@ def claim(
     namespace: str,
     planned: Iterable[KubeObject],
     selector: Mapping[str, str] | None = None,
-    exclusive: str | None = None,
+    exclusive: str | Sequence[str] | None = None,
 ) -> Callable[[], None]:
     """Check that nothing in the App already uses these objects (kind, namespace, name), this selector in the
-    namespace, or the exclusive key (e.g. 'autoscaler of X'); return the function that records them once created."""
+    namespace, or the exclusive keys (e.g. 'autoscaler of X'); return the function that records them once created."""
     reg = registry_of(scope)
-    if exclusive is not None and exclusive in reg.claims:
-        raise ConfigError(
-            path=path,
-            field="target",
-            value=exclusive,
-            problem=f"is already taken by {reg.claims[exclusive]}",
-            allowed="one per target",
-            fix="combine them into one",
-        )
+    keys_taken = [exclusive] if isinstance(exclusive, str) else list(exclusive or ())
+    for taken in keys_taken:
+        if taken in reg.claims:
+            raise ConfigError(
+                path=path,
+                field="target",
+                value=taken,
+                problem=f"is already taken by {reg.claims[taken]}",
+                allowed="one per target",
+                fix="combine them into one",
+            )
 
     sel_key = (namespace or "default", tuple(sorted(selector.items()))) if selector else None
     if sel_key is not None and sel_key in reg.selectors:
@@ -181,8 +183,8 @@ def claim(
             reg.objects[key] = path
         if sel_key is not None:
             reg.selectors[sel_key] = path
-        if exclusive is not None:
-            reg.claims[exclusive] = path
+        for taken in keys_taken:
+            reg.claims[taken] = path
 
     return commit
 
