@@ -427,7 +427,7 @@ def _model_map(props: InferenceGatewayProps, route: PlannedRoute) -> KubeObject:
     data = {"baseModel": route.model}
     if route.adapters:
         data["adapters"] = yaml.safe_dump(list(route.adapters), default_flow_style=False)
-    return KubeObject(f"ModelMap-{route.name}", "v1", "ConfigMap", f"{route.name}-model-map", labels, {"data": data})
+    return KubeObject(f"ModelMap-{route.name}", "v1", "ConfigMap", f"{props.name}-{route.name}-model-map", labels, {"data": data})
 
 
 def _objective(route: PlannedRoute, priority: int, pool: str, labels: Mapping[str, str]) -> KubeObject:

@@ -3,8 +3,10 @@
 adapter_failed() { echo "ERROR: LoRA adapter in $MODEL_DIR is incomplete: $1" >&2; exit 1; }
 adapter_config="$MODEL_DIR/adapter_config.json"
 [ -s "$adapter_config" ] || adapter_failed "adapter_config.json is missing or empty (not a PEFT LoRA adapter)"
-shopt -s nullglob
-adapter_weights=("$MODEL_DIR"/adapter_model.safetensors "$MODEL_DIR"/adapter_model.bin "$MODEL_DIR"/adapter_model.pt)
+adapter_weights=()
+for weight in adapter_model.safetensors adapter_model.bin adapter_model.pt; do
+  if [ -e "$MODEL_DIR/$weight" ]; then adapter_weights+=("$MODEL_DIR/$weight"); fi
+done
 [ "${#adapter_weights[@]}" -gt 0 ] || adapter_failed "no adapter weights (adapter_model.safetensors, adapter_model.bin or adapter_model.pt)"
 for weight in "${adapter_weights[@]}"; do [ -s "$weight" ] || adapter_failed "$(basename "$weight") is empty"; done
 adapter_json=$(tr -d '\n\r' < "$adapter_config")
