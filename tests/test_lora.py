@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cdk8s
 import pytest
 
+from tests.conftest import chart_objects
 from tests.s3_server import BIN, S3Server, aws_cli, s3  # noqa: F401
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from vllm_constructs import (
@@ -32,6 +34,7 @@ from vllm_constructs import (
     RolloutStrategy,
     S3Credentials,
     SecretKeyRef,
+    VllmServer,
     VllmServerProps,
 )
 from vllm_constructs.core.cluster import plan_cluster
@@ -454,3 +457,15 @@ def test_hf_adapter_download_fetches_the_pinned_commit(tmp_path: Path) -> None:
     too_big = case.download(bin_dir, FAKE_HF_LOG=str(log), FAKE_HF_RANK="16")
     assert too_big.code != 0 and "uses rank 16, above the rank declared for it (8)" in too_big.err
     assert not (case.folder / MARKER).exists()
+
+
+def test_a_refused_lora_server_adds_nothing() -> None:
+    chart = cdk8s.Chart(cdk8s.App(), "test", namespace=NS, disable_resource_name_hashes=True)
+    VllmServer(chart, "base", VllmServerProps(name="base", model=QWEN, resources=GPU))
+    before = chart_objects(chart)
+    with pytest.raises(ConfigError, match=r"test/qwen: lora.runtime_updates=True"):
+        VllmServer(chart, "qwen", VllmServerProps(name="qwen", model=QWEN, resources=GPU, lora=LoraOptions(runtime_updates=True)))
+    assert chart_objects(chart) == before and chart.node.try_find_child("qwen") is None
+    server = VllmServer(chart, "qwen", VllmServerProps(name="qwen", model=QWEN, resources=GPU, lora=three()))
+    assert server.serving.extras["lora"].adapters == ("sql", "support", "legal")
+    assert {"LoraCache", "LoraDownload1", "LoraDownload2"} <= {c.node.id for c in server.node.children}
