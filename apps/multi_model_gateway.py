@@ -16,6 +16,7 @@ from constructs import Construct
 
 from vllm_constructs import (
     EngineArgs,
+    GatewayNetworkPolicy,
     GatewayRef,
     GpuProductAffinity,
     InferenceGateway,
@@ -36,6 +37,7 @@ from vllm_constructs import (
     Resources,
     S3Credentials,
     SecretKeyRef,
+    ServerNetworkPolicy,
     VllmServer,
     VllmServerProps,
 )
@@ -43,6 +45,9 @@ from vllm_constructs import (
 LLAMA_8B_REVISION = "0e9e39f249a16976918f6564b8830bc894c89659"
 LLAMA_70B_REVISION = "1605565b47bb9346c5515c34102e054115b4f98b"
 MONITOR_LABELS = {"release": "kube-prometheus-stack"}
+GATEWAY_NAMESPACE = {"kubernetes.io/metadata.name": "gateway-system"}
+INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
 TLS_SECRET = "llm-example-com-tls"  # noqa: S105 - the name of a kubernetes.io/tls Secret, not a secret
 
 
@@ -64,7 +69,12 @@ def llama_8b_adapters() -> LoraOptions:
     )
 
 
-def llama_8b(scope: Construct, construct_id: str, name: str, engine: EngineArgs) -> VllmServer:
+def policy(clients: dict[str, str]) -> ServerNetworkPolicy:
+    """Ingress to the serving port only from the proxies in front and from Prometheus."""
+    return ServerNetworkPolicy(from_namespaces=clients, metrics_from_namespaces=MONITORING_NAMESPACE)
+
+
+def llama_8b(scope: Construct, construct_id: str, name: str, engine: EngineArgs, clients: dict[str, str]) -> VllmServer:
     return VllmServer(
         scope,
         construct_id,
@@ -80,11 +90,12 @@ def llama_8b(scope: Construct, construct_id: str, name: str, engine: EngineArgs)
             cache=ModelCache.pvc("50Gi"),
             lora=llama_8b_adapters(),
             pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-L4", "NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3")),
+            network_policy=policy(clients),
         ),
     )
 
 
-def llama_70b(scope: Construct, construct_id: str) -> VllmServer:
+def llama_70b(scope: Construct, construct_id: str, clients: dict[str, str]) -> VllmServer:
     return VllmServer(
         scope,
         construct_id,
@@ -99,6 +110,7 @@ def llama_70b(scope: Construct, construct_id: str) -> VllmServer:
             resources=Resources(cpu="32", memory="320Gi", accelerators=4),
             cache=ModelCache.pvc("200Gi"),
             pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3")),
+            network_policy=policy(clients),
         ),
     )
 
@@ -107,14 +119,15 @@ class MultiModelGatewayChart(cdk8s.Chart):
     def __init__(self, scope: Construct, chart_id: str = "multi-model-gateway") -> None:
         super().__init__(scope, chart_id, namespace="models", disable_resource_name_hashes=True)
         served = "llama-3.1-8b-instruct"
-        stable = llama_8b(self, "llama-8b", "llama-3-1-8b", EngineArgs(served_model_name=served, max_model_len=32768))
+        stable = llama_8b(self, "llama-8b", "llama-3-1-8b", EngineArgs(served_model_name=served, max_model_len=32768), GATEWAY_NAMESPACE)
         canary = llama_8b(
             self,
             "llama-8b-canary",
             "llama-3-1-8b-fp8kv",
             EngineArgs(served_model_name=served, max_model_len=32768, kv_cache_dtype=KvCacheDtype.FP8),
+            GATEWAY_NAMESPACE,
         )
-        big = llama_70b(self, "llama-70b")
+        big = llama_70b(self, "llama-70b", GATEWAY_NAMESPACE)
         for server in (stable, canary, big):
             Observability(
                 self, f"{server.serving.server_name}-observability", ObservabilityProps(server=server, monitor_labels=MONITOR_LABELS)
@@ -130,6 +143,8 @@ class MultiModelGatewayChart(cdk8s.Chart):
                     ModelRoute.single(big),
                 ),
                 hostnames=("llm.example.com",),
+                # The servers admit only the gateway's proxies and Prometheus; these policies add their pickers.
+                network_policy=GatewayNetworkPolicy(gateway_namespaces=GATEWAY_NAMESPACE, metrics_namespaces=MONITORING_NAMESPACE),
             ),
         )
 
@@ -137,8 +152,9 @@ class MultiModelGatewayChart(cdk8s.Chart):
 class MultiModelIngressChart(cdk8s.Chart):
     def __init__(self, scope: Construct, chart_id: str = "multi-model-ingress") -> None:
         super().__init__(scope, chart_id, namespace="models-ingress", disable_resource_name_hashes=True)
-        small = llama_8b(self, "llama-8b", "llama-3-1-8b", EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768))
-        big = llama_70b(self, "llama-70b")
+        engine = EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768)
+        small = llama_8b(self, "llama-8b", "llama-3-1-8b", engine, INGRESS_NAMESPACE)
+        big = llama_70b(self, "llama-70b", INGRESS_NAMESPACE)
         InferenceIngress(
             self,
             "ingress",

@@ -26,6 +26,7 @@ from vllm_constructs import (
     EndpointPicker,
     EndpointPickerConfig,
     EngineArgs,
+    GatewayNetworkPolicy,
     GatewayRef,
     Image,
     InferenceGateway,
@@ -657,3 +658,35 @@ def test_refused_gateway_leaves_the_chart_unchanged(chart: cdk8s.Chart, make: Ca
         InferenceGateway(chart, "gw", InferenceGatewayProps(name="models", gateway=GATEWAY, models=(make(qwen, llama),)))
     assert chart_objects(chart) == before
     assert chart.node.try_find_child("gw") is None
+
+
+# ---------------------------------------------------------------- network policies
+
+
+def test_network_policies_admit_only_the_gateway_the_picker_and_the_scrapers() -> None:
+    gateway_ns = {"kubernetes.io/metadata.name": "gateway-system"}
+    monitoring = {"kubernetes.io/metadata.name": "monitoring"}
+    s = scene(network_policy=GatewayNetworkPolicy(gateway_namespaces=gateway_ns, metrics_namespaces=monitoring))
+    templates = pod_templates(s.docs)
+    policies = {d["metadata"]["name"]: d["spec"] for d in s.of("NetworkPolicy")}
+    for name, workload in s.workloads.items():
+        picker = policies[f"{name}-epp"]
+        assert [o for o, t in templates if selects(picker["podSelector"]["matchLabels"], t)] == [f"Deployment/{name}-epp"]
+        assert picker["ingress"] == [
+            {"from": [{"namespaceSelector": {"matchLabels": gateway_ns}}], "ports": [{"protocol": "TCP", "port": 9002}]},
+            {"from": [{"namespaceSelector": {"matchLabels": monitoring}}], "ports": [{"protocol": "TCP", "port": 9090}]},
+        ]
+        serving = policies[f"{name}-from-gateway"]
+        pool = s.named("InferencePool", name)
+        assert serving["podSelector"]["matchLabels"] == pool["spec"]["selector"]["matchLabels"]
+        (rule,) = serving["ingress"]
+        assert rule["ports"] == [{"protocol": "TCP", "port": workload.serving.port.port}]
+        picker_pods = rule["from"][0]["podSelector"]["matchLabels"]
+        assert [o for o, t in templates if selects(picker_pods, t)] == [f"Deployment/{name}-epp"]
+        assert rule["from"][1:] == [{"namespaceSelector": {"matchLabels": gateway_ns}}, {"namespaceSelector": {"matchLabels": monitoring}}]
+    for version in K8S_VERSIONS:
+        assert {
+            n: k8s_errors(d, version) for n, d in ((d["metadata"]["name"], d) for d in s.of("NetworkPolicy")) if k8s_errors(d, version)
+        } == {}
+    assert not scene().of("NetworkPolicy")
+    assert not scene(RoutingMode.SERVICE, network_policy=GatewayNetworkPolicy(gateway_namespaces=gateway_ns)).of("NetworkPolicy")

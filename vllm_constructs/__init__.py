@@ -14,7 +14,7 @@ from .core.autoscaling import AutoscalerProps, KedaAuthentication, Scaling, Scal
 from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayClusterProps, Rdma
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
-from .core.gateway import Backend, GatewayRef, InferenceGatewayProps, ModelRoute, RoutingMode
+from .core.gateway import Backend, GatewayNetworkPolicy, GatewayRef, InferenceGatewayProps, ModelRoute, RoutingMode
 from .core.ingress import InferenceIngressProps, IngressController, IngressEndpoint
 from .core.lora import LoraAdapter, LoraOptions
 from .core.model import (
@@ -114,6 +114,7 @@ __all__ = [
     "EnvValue",
     "FailureMode",
     "FieldRef",
+    "GatewayNetworkPolicy",
     "GatewayRef",
     "GpuDeployment",
     "GpuDeploymentProps",

@@ -10,6 +10,7 @@ from ._construct import build
 from .core.gateway import (
     BASE_MODEL_HEADER,
     Backend,
+    GatewayNetworkPolicy,
     GatewayPlan,
     GatewayRef,
     InferenceGatewayProps,
@@ -25,6 +26,7 @@ __all__ = [
     "EndpointPicker",
     "EndpointPickerConfig",
     "FailureMode",
+    "GatewayNetworkPolicy",
     "GatewayRef",
     "InferenceGateway",
     "InferenceGatewayProps",

@@ -21,17 +21,27 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import AfterValidator
 
+from ..errors import ConfigError
 from .gvk import GATEWAY, HTTP_ROUTE, INFERENCE_OBJECTIVE, INFERENCE_POOL
 from .lora import LoraFacts
 from .objects import KubeObject
-from .picker import GATEWAY_LABEL, PICKER_GRPC_PORT, EndpointPicker, PickerTarget, picker_objects
+from .picker import (
+    GATEWAY_LABEL,
+    PICKER_GRPC_PORT,
+    PICKER_METRICS_PORT,
+    EndpointPicker,
+    PickerTarget,
+    picker_labels,
+    picker_objects,
+)
 from .serving import ServingFacts, ServingWorkload
-from .validation import INT32_MAX, Checker, DnsLabel, DnsSubdomain, LabelValue, fail, in_range, problem, value_class
+from .validation import INT32_MAX, Checker, DnsLabel, DnsSubdomain, Labels, LabelValue, fail, in_range, problem, value_class
 from .values import Lax, WorkloadLabels
 
 __all__ = [
     "BASE_MODEL_HEADER",
     "Backend",
+    "GatewayNetworkPolicy",
     "GatewayPlan",
     "GatewayRef",
     "InferenceGatewayProps",
@@ -161,7 +171,14 @@ class ModelRoute:
     ) -> ModelRoute:
         """``percent`` of the model's requests go to ``canary``, the rest to ``stable``."""
         if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-            fail("percent", percent, "is not a percentage", "an integer from 0 to 100", "e.g. percent=10")
+            raise ConfigError(
+                path="ModelRoute.canary",
+                field="percent",
+                value=percent,
+                problem="is not a percentage",
+                allowed="an integer from 0 to 100",
+                fix="e.g. percent=10",
+            )
         backends = (Backend(workload=stable, weight=100 - percent), Backend(workload=canary, weight=percent))
         return cls(backends=backends, name=name, priority=priority)
 
@@ -177,10 +194,29 @@ class ModelRoute:
     ) -> ModelRoute:
         """Every request goes to the ``active`` side; switching is one change of ``active`` (the other side stays up)."""
         if active not in ("blue", "green"):
-            fail("active", active, "is neither side", "'blue' or 'green'", "pick the side that takes the traffic")
+            raise ConfigError(
+                path="ModelRoute.blue_green",
+                field="active",
+                value=active,
+                problem="is neither side",
+                allowed="'blue' or 'green'",
+                fix="pick the side that takes the traffic",
+            )
         weights = (100, 0) if active == "blue" else (0, 100)
         backends = (Backend(workload=blue, weight=weights[0]), Backend(workload=green, weight=weights[1]))
         return cls(backends=backends, name=name, priority=priority)
+
+
+@value_class(kw_only=True)
+class GatewayNetworkPolicy:
+    """NetworkPolicies for the pools (InferencePool mode): the pickers admit only the gateway (ext_proc) and the
+    scrapers; the serving pods admit their picker (it reads /metrics), the gateway and the scrapers on the serving
+    port. They add up with a server's own NetworkPolicy; a server without one becomes reachable only from these."""
+
+    gateway_namespaces: Labels
+    """Labels of the namespaces the gateway's proxies run in, e.g. {'kubernetes.io/metadata.name': 'gateway-system'}."""
+    metrics_namespaces: Labels | None = None
+    """Labels of the namespaces allowed to scrape the pickers and the servers. Default: none."""
 
 
 @value_class(kw_only=True)
@@ -206,6 +242,8 @@ class InferenceGatewayProps:
     """Host names the route answers. Default: every host of the Gateway's listeners."""
     model_maps: bool = True
     """Emit the payload processor's model maps (one ConfigMap per model: base model and adapter names). Default: True."""
+    network_policy: GatewayNetworkPolicy | None = None
+    """NetworkPolicies for the pickers and the serving pods' gateway side (InferencePool mode). Default: none."""
     part_of: LabelValue = "vllm"
     """app.kubernetes.io/part-of. Default: vllm."""
 
@@ -438,10 +476,38 @@ def _objective(route: PlannedRoute, priority: int, pool: str, labels: Mapping[st
     )
 
 
+def _namespaces(labels: Mapping[str, str]) -> JsonObject:
+    return {"namespaceSelector": {"matchLabels": dict(labels)}}
+
+
+def _network_policies(np: GatewayNetworkPolicy, facts: ServingFacts, target: PickerTarget, picker: WorkloadLabels) -> list[KubeObject]:
+    """The picker admits the gateway on gRPC and the scrapers on metrics; the serving pods admit the picker, the
+    gateway and the scrapers on the serving port."""
+    pods = {"matchLabels": picker.selector}
+    scrapers = [_namespaces(np.metrics_namespaces)] if np.metrics_namespaces is not None else []
+    grpc = {"from": [_namespaces(np.gateway_namespaces)], "ports": [{"protocol": "TCP", "port": PICKER_GRPC_PORT}]}
+    picker_in = [grpc] + ([{"from": scrapers, "ports": [{"protocol": "TCP", "port": PICKER_METRICS_PORT}]}] if scrapers else [])
+    picker_spec = {"podSelector": pods, "policyTypes": ["Ingress"], "ingress": picker_in}
+    peers = [{"podSelector": pods}, _namespaces(np.gateway_namespaces), *scrapers]
+    serving_in = [{"from": peers, "ports": [{"protocol": "TCP", "port": facts.port.port}]}]
+    serving_spec = {"podSelector": {"matchLabels": dict(facts.selector_labels)}, "policyTypes": ["Ingress"], "ingress": serving_in}
+    labels = {**picker.labels(), GATEWAY_LABEL: target.owner}
+    s = target.id_suffix
+    return [
+        KubeObject(f"PickerNetworkPolicy{s}", "networking.k8s.io/v1", "NetworkPolicy", target.name, labels, {"spec": picker_spec}),
+        KubeObject(
+            f"PoolNetworkPolicy{s}", "networking.k8s.io/v1", "NetworkPolicy", f"{target.pool}-from-gateway", labels, {"spec": serving_spec}
+        ),
+    ]
+
+
 def _pool_objects(props: InferenceGatewayProps, namespace: str, facts: ServingFacts) -> list[KubeObject]:
     lora = isinstance(facts.extras.get("lora"), LoraFacts)
     target = PickerTarget(facts.server_name, namespace, lora, props.part_of, props.name, f"-{facts.server_name}")
-    return [_pool(props, facts, _labels(props, "inference-pool")), *picker_objects(props.picker, target)]
+    out = [_pool(props, facts, _labels(props, "inference-pool")), *picker_objects(props.picker, target)]
+    if props.network_policy is not None:
+        out += _network_policies(props.network_policy, facts, target, picker_labels(target, props.picker.image))
+    return out
 
 
 def plan_gateway(path: str, namespace: str, props: InferenceGatewayProps) -> GatewayPlan:
