@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cdk8s
 
 from apps.cpu_opt_125m import CpuOpt125mChart
+from apps.fleet import FLEET
 from apps.llama_8b import Llama8bChart
 from apps.llama_8b_hpa_metrics import Llama8bHpaChart
 from apps.llama_70b import Llama70bChart
 from apps.llama_405b_kuberay import Llama405bKubeRayChart
 from apps.llama_405b_lws import Llama405bLwsChart
 from apps.multi_model_gateway import MultiModelGatewayChart, MultiModelIngressChart
-from vllm_constructs.lint import LintPolicy, Waiver, report
+from vllm_constructs.app import lint_and_synth, run_main
+from vllm_constructs.fleet import build_fleet, write_kustomization
+from vllm_constructs.lint import LintPolicy, Waiver
 
 # Findings the apps accept on purpose, each with its reason. Everything else that the lint finds is printed by
 # `make synth` (warnings) or fails it (errors).
@@ -40,7 +45,16 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
     return app
 
 
+def synth_all(outdir: str = "dist") -> None:
+    """dist/: every example app, a kustomization.yaml listing exactly those files (so a GitOps tool pointed at dist/
+    never recurses into the fleet), and the fleet's folders dist/fleet/<environment>/<cluster>/."""
+    lint_and_synth(build_app(outdir), LINT_POLICY)
+    write_kustomization(Path(outdir))
+    for folder, app in build_fleet(FLEET, outdir):
+        lint_and_synth(app, LINT_POLICY)
+        write_kustomization(folder)
+
+
 if __name__ == "__main__":
-    app = build_app()
-    report(app, LINT_POLICY)  # warnings to stderr; errors to stderr and exit 1, before anything is written
-    app.synth()
+    # Lint warnings go to stderr; bad input or lint errors stop here, before anything is written.
+    raise SystemExit(run_main(synth_all))

@@ -635,7 +635,7 @@ def test_two_gateways_may_not_claim_one_model_and_a_refusal_adds_nothing(chart: 
     )
     with pytest.raises(
         ConfigError,
-        match=r"model 'meta-llama/Llama-3.1-8B-Instruct' on Gateway gateway-system/inference-gateway.* is already taken by test/gw",
+        match=r"test/gw2: models='meta-llama/Llama-3.1-8B-Instruct' already has a route on Gateway gateway-system/inference-gateway \(test/gw\)",
     ):
         InferenceGateway(chart, "gw2", props)
     assert chart_objects(chart) == before and len(chart.node.children) == children

@@ -159,6 +159,6 @@ def test_construct_takes_a_kplus_secret_and_claims_hosts_app_wide() -> None:
     again = InferenceIngressProps(
         ingress_class_name="nginx", endpoints=(IngressEndpoint(workload=llama, host="llm.example.com", name="again"),)
     )
-    with pytest.raises(ConfigError, match=r"Ingress nginx llm.example.com/' is already taken by test/ing"):
+    with pytest.raises(ConfigError, match=r"test/ing2: endpoints='llm.example.com/' already has an Ingress of class nginx \(test/ing\)"):
         InferenceIngress(chart, "ing2", again)
     assert chart_objects(chart) == before

@@ -16,23 +16,37 @@ import pytest
 from tests.conftest import by_kind, chart_objects, one
 from tests.s3_server import BIN, S3Server, aws_cli, s3  # noqa: F401
 from tests.schemas import K8S_VERSIONS, k8s_errors
+from tests.wrong_types import field_cases
 from vllm_constructs import (
     ConfigError,
     DownloadMode,
     Image,
     ModelCache,
+    ModelDownload,
+    ModelInitJob,
     ModelInitJobProps,
     ModelSource,
     Resources,
     RolloutStrategy,
+    S3Credentials,
     SecretKeyRef,
     ServerNames,
     VllmServer,
     VllmServerProps,
-    WorkloadIdentity,
+    WorkloadLabels,
 )
-from vllm_constructs._check import Checker
-from vllm_constructs.model import S3Credentials, download_script, render_job, wait_script
+from vllm_constructs.core.model import (
+    EmptyDirCache,
+    EphemeralCache,
+    ExistingClaimCache,
+    HuggingFaceModel,
+    ImageModel,
+    NewClaimCache,
+    PvcModel,
+    S3Model,
+    download_script,
+    wait_script,
+)
 
 S3_SOURCE = ModelSource.chart_s3("model-store", "opt-125m", revision="2026-11-01")
 HF_SOURCE = ModelSource.huggingface("meta-llama/Llama-3.1-8B-Instruct", revision="0e9e39f249a16976918f6564b8830bc894c89659")
@@ -46,8 +60,20 @@ def synth(**props: Any) -> list[dict[str, Any]]:
 
 
 def config_error(**props: Any) -> str:
+    """The ConfigError of a VllmServer that must not be created; nothing may be added to its chart."""
+    chart = cdk8s.Chart(cdk8s.App(), "test", namespace="test", disable_resource_name_hashes=True)
+    full: dict[str, Any] = {"name": "srv", "model": S3_SOURCE, "resources": Resources(cpu="2", memory="4Gi"), **props}
     with pytest.raises(ConfigError) as e:
-        synth(**props)
+        VllmServer(chart, "srv", VllmServerProps(**full))
+    assert chart_objects(chart) == [], "no object may be added when validation fails"
+    assert len(chart.node.children) == 0
+    return str(e.value)
+
+
+def value_error(build: Any) -> str:
+    """The ConfigError raised when a value class is built."""
+    with pytest.raises(ConfigError) as e:
+        build()
     return str(e.value)
 
 
@@ -130,18 +156,14 @@ def test_chart_waiter_passes_on_bad_credentials_but_ours_fails(s3: S3Server, aws
 # ---------------------------------------------------------------- chart bug 9: empty S3 path
 
 
-def test_fails_when_s3_path_is_empty() -> None:
-    assert config_error(model=ModelSource.chart_s3("model-store", "")) == (
-        "test/srv: model.path='' is empty or only '/', so the download would copy the whole bucket. "
-        "Allowed: a prefix such as 'models/opt-125m'. Fix: give the folder of the model inside the bucket."
+@pytest.mark.parametrize("path", ["", "/", "//", "s3://models/opt-125m", "models/../other"])
+def test_fails_when_s3_path_is_empty_root_or_not_a_prefix(path: str) -> None:
+    message = (
+        f"S3Model: path={path!r} is empty, '/', a URL or not a prefix, so the download would copy the wrong objects (or the whole "
+        "bucket). Allowed: a prefix such as 'models/opt-125m'. Fix: give the folder of the model inside the bucket."
     )
-
-
-def test_fails_when_s3_path_is_only_a_slash() -> None:
-    assert config_error(model=ModelSource.s3("/", bucket="models")) == (
-        "test/srv: model.path='/' is empty or only '/', so the download would copy the whole bucket. "
-        "Allowed: a prefix such as 'models/opt-125m'. Fix: give the folder of the model inside the bucket."
-    )
+    assert value_error(lambda: ModelSource.chart_s3("model-store", path)) == message
+    assert value_error(lambda: ModelSource.s3(path, bucket="models")) == message
 
 
 def _run_s3_script(tmp_path: Path, s3_path: str | None) -> subprocess.CompletedProcess[str]:
@@ -173,7 +195,8 @@ def test_fails_when_rwo_cache_has_several_replicas() -> None:
     assert config_error(replicas=2, cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")) == (
         "test/srv: cache.access_mode='ReadWriteOnce' attaches to one node, but 2 replicas would mount it (multi-attach error on a second node). "
         "Allowed: ReadWriteMany when several pods read the cache. "
-        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER."
+        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache (ModelCache.empty_dir / ephemeral) "
+        "with DownloadMode.INIT_CONTAINER."
     )
 
 
@@ -184,11 +207,24 @@ def test_fails_when_rwo_cache_has_a_surge_rollout() -> None:
     )
 
 
-def test_fails_when_rwo_cache_job_is_not_co_located() -> None:
-    assert config_error(co_locate_download=False) == (
-        "test/srv: co_locate_download=False lets the download Job run on another node than the server, which cannot attach the ReadWriteOnce cache. "
-        "Allowed: True (or unset) with a ReadWriteOnce cache. Fix: leave co_locate_download unset, or use a ReadWriteMany cache."
+def test_fails_when_rwo_cache_has_a_percentage_surge() -> None:
+    assert config_error(rollout=RolloutStrategy.rolling(max_surge="25%", max_unavailable=0)).startswith(
+        "test/srv: rollout.max_surge='25%' starts a new pod while the old one holds the ReadWriteOnce cache"
     )
+
+
+def test_fails_when_rwo_cache_job_is_not_co_located() -> None:
+    assert config_error(download=ModelDownload(co_locate=False)) == (
+        "test/srv: download.co_locate=False lets the download Job run on another node than the server, which cannot attach the ReadWriteOnce cache. "
+        "Allowed: True (or unset) with a ReadWriteOnce cache. Fix: leave co_locate unset, or use a ReadWriteMany cache."
+    )
+
+
+def test_co_locate_pins_the_job_to_the_server_node_even_with_rwx() -> None:
+    objects = synth(cache=ModelCache.pvc("10Gi", access_mode="ReadWriteMany"), download=ModelDownload(co_locate=True))
+    affinity = one(objects, "Job")["spec"]["template"]["spec"]["affinity"]["podAffinity"]
+    selector = one(objects, "Deployment")["spec"]["selector"]["matchLabels"]
+    assert affinity["requiredDuringSchedulingIgnoredDuringExecution"][0]["labelSelector"] == {"matchLabels": selector}
 
 
 def test_fails_when_cache_is_read_write_once_pod() -> None:
@@ -198,28 +234,43 @@ def test_fails_when_cache_is_read_write_once_pod() -> None:
     )
 
 
-def test_fails_when_cache_is_read_only_many() -> None:
-    assert config_error(cache=ModelCache.existing_claim("models", access_mode="ReadOnlyMany")) == (
-        "test/srv: cache.access_mode='ReadOnlyMany' is read-only, but the download writes the model into the cache. "
-        "Allowed: 'ReadWriteOnce' or 'ReadWriteMany'. "
+@pytest.mark.parametrize(
+    ("build", "kind"),
+    [
+        (lambda: ModelCache.existing_claim("models", access_mode="ReadOnlyMany"), "ExistingClaimCache"),
+        (lambda: ModelCache.pvc("10Gi", access_mode="ReadOnlyMany"), "NewClaimCache"),
+    ],
+    ids=["existing", "new"],
+)
+def test_fails_when_cache_is_read_only_many(build: Any, kind: str) -> None:
+    assert value_error(build) == (
+        f"{kind}: access_mode='ReadOnlyMany' is read-only, but the download writes the model into the cache. "
+        "Allowed: 'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'. "
         "Fix: use 'ReadWriteMany'; for a claim that already holds the model use ModelSource.pvc(claim_name) and no cache."
     )
 
 
-def test_fails_when_a_job_should_fill_a_per_pod_cache() -> None:
-    assert config_error(cache=ModelCache.empty_dir("10Gi")) == (
-        "test/srv: cache='emptyDir' is per pod, so a download Job cannot fill it. "
+@pytest.mark.parametrize(
+    ("cache", "kind"),
+    [(ModelCache.empty_dir("10Gi"), "EmptyDirCache"), (ModelCache.ephemeral("10Gi"), "EphemeralCache")],
+    ids=["emptyDir", "ephemeral"],
+)
+def test_fails_when_a_job_should_fill_a_per_pod_cache(cache: ModelCache, kind: str) -> None:
+    assert config_error(cache=cache) == (
+        f"test/srv: cache={kind!r} is per pod, so a download Job cannot fill it. "
         "Allowed: ModelCache.pvc(...) or ModelCache.existing_claim(...) with DownloadMode.JOB. "
-        "Fix: use a shared cache, or download_mode=DownloadMode.INIT_CONTAINER."
+        "Fix: use a shared cache, or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)."
     )
 
 
 def test_fails_when_init_container_downloads_share_an_rwo_claim() -> None:
     assert config_error(
-        download_mode=DownloadMode.INIT_CONTAINER, replicas=2, cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")
+        download=ModelDownload(mode=DownloadMode.INIT_CONTAINER), replicas=2, cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")
     ) == (
-        "test/srv: cache.access_mode='ReadWriteOnce' is shared by every pod that downloads into it, and more than one pod would mount it. "
-        "Allowed: ModelCache.empty_dir / ephemeral (per pod) or a ReadWriteMany claim. Fix: use a per-pod cache with DownloadMode.INIT_CONTAINER."
+        "test/srv: cache.access_mode='ReadWriteOnce' attaches to one node, but 2 replicas would mount it (multi-attach error on a second node). "
+        "Allowed: ReadWriteMany when several pods read the cache. "
+        "Fix: use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache (ModelCache.empty_dir / ephemeral) "
+        "with DownloadMode.INIT_CONTAINER."
     )
 
 
@@ -260,11 +311,13 @@ def test_job_name_is_stable_across_syntheses() -> None:
     [
         {"model": dataclasses.replace(S3_SOURCE, revision="2026-12-01")},
         {"model": ModelSource.chart_s3("model-store", "opt-350m", revision="2026-11-01")},
-        {"download_image": Image("amazon/aws-cli", tag="2.18.0")},
-        {"download_args": ("echo custom",)},
-        {"download_env": {"AWS_MAX_ATTEMPTS": "5"}},
+        {"download": ModelDownload(image=Image("amazon/aws-cli", tag="2.18.0"))},
+        {"download": ModelDownload(args=("echo custom",))},
+        {"download": ModelDownload(command=("/bin/sh", "-c"))},
+        {"download": ModelDownload(env={"AWS_MAX_ATTEMPTS": "5"})},
+        {"download": ModelDownload(timeout_seconds=3600)},
     ],
-    ids=["revision", "source", "image", "script", "env"],
+    ids=["revision", "source", "image", "script", "command", "env", "timeout"],
 )
 def test_job_name_changes_with_what_is_downloaded(change: dict[str, Any]) -> None:
     assert job_name(**change) != job_name()
@@ -272,6 +325,8 @@ def test_job_name_changes_with_what_is_downloaded(change: dict[str, Any]) -> Non
 
 def test_job_name_ignores_server_only_changes() -> None:
     assert job_name(replicas=1, service_port=8080) == job_name()
+    assert job_name(download=ModelDownload(backoff_limit=5, ttl_seconds_after_finished=600)) == job_name()
+    assert job_name(download=ModelDownload(wait_env={"TZ": "UTC"})) == job_name()
 
 
 def test_chart_names_do_not_fix_the_job_name() -> None:
@@ -284,7 +339,8 @@ def test_chart_names_do_not_fix_the_job_name() -> None:
 def test_job_is_bounded_and_hardened() -> None:
     job = one(synth(), "Job")
     spec = job["spec"]
-    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (3, 7200, 86400)
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (3, 7200)
+    assert "ttlSecondsAfterFinished" not in spec, "a Job that Kubernetes deletes would be re-created by Argo CD or Flux and run again"
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     assert pod["automountServiceAccountToken"] is False
@@ -303,12 +359,24 @@ def test_job_is_bounded_and_hardened() -> None:
     assert env_of(container)["DOWNLOAD_TIMEOUT_SECONDS"] == "7200"
 
 
+def test_job_ttl_backoff_and_timeout_are_set_when_asked() -> None:
+    objects = synth(download=ModelDownload(ttl_seconds_after_finished=600, backoff_limit=0, timeout_seconds=600))
+    spec = one(objects, "Job")["spec"]
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"], spec["ttlSecondsAfterFinished"]) == (0, 600, 600)
+    assert env_of(job_container(objects))["DOWNLOAD_TIMEOUT_SECONDS"] == "600"
+    assert env_of(init(objects, "wait-for-model"))["WAIT_TIMEOUT_SECONDS"] == "600"
+    assert list(spec) == ["backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished", "template"]
+    for version in K8S_VERSIONS:
+        assert k8s_errors(one(objects, "Job"), version) == []
+
+
 @pytest.mark.parametrize("version", K8S_VERSIONS)
 def test_download_objects_validate_strictly(version: str) -> None:
     objects = [
         *synth(),
         *synth(model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"), replicas=2),
-        *synth(download_mode=DownloadMode.INIT_CONTAINER, cache=ModelCache.ephemeral("20Gi", storage_class="local-nvme")),
+        *synth(download=ModelDownload(mode=DownloadMode.INIT_CONTAINER), cache=ModelCache.ephemeral("20Gi", storage_class="local-nvme")),
+        *synth(model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"), download=ModelDownload(mode=DownloadMode.SERVER)),
     ]
     assert {f"{o['kind']}/{o['metadata']['name']}": k8s_errors(o, version) for o in objects if k8s_errors(o, version)} == {}
 
@@ -357,7 +425,10 @@ def test_hf_token_goes_to_the_download_only() -> None:
 
 def test_hf_token_file_in_init_container_mode_is_mounted_by_the_download_only() -> None:
     objects = synth(
-        model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"), download_mode=DownloadMode.INIT_CONTAINER, cache=ModelCache.empty_dir("50Gi")
+        model=HF_SOURCE,
+        hf_token=SecretKeyRef("hf", "token"),
+        download=ModelDownload(mode=DownloadMode.INIT_CONTAINER),
+        cache=ModelCache.empty_dir("50Gi"),
     )
     pod = pod_spec(objects)
     assert {v["name"]: v for v in pod["volumes"]}["hf-token"]["secret"]["secretName"] == "hf"
@@ -370,7 +441,7 @@ def test_hf_token_file_in_init_container_mode_is_mounted_by_the_download_only() 
     "cache", [ModelCache.empty_dir("20Gi"), ModelCache.ephemeral("20Gi", storage_class="local-nvme")], ids=["emptyDir", "ephemeral"]
 )
 def test_init_container_mode_downloads_in_each_pod(cache: ModelCache) -> None:
-    objects = synth(download_mode=DownloadMode.INIT_CONTAINER, cache=cache, replicas=2)
+    objects = synth(download=ModelDownload(mode=DownloadMode.INIT_CONTAINER), cache=cache, replicas=2)
     assert by_kind(objects, "Job") == [] and by_kind(objects, "PersistentVolumeClaim") == []
     names = [c["name"] for c in pod_spec(objects)["initContainers"]]
     assert names == ["download-model"]
@@ -378,7 +449,7 @@ def test_init_container_mode_downloads_in_each_pod(cache: ModelCache) -> None:
     assert download["args"] == [download_script("s3")]
     assert vllm(objects)["args"][0] == env_of(download)["MODEL_DIR"]
     volume = next(v for v in pod_spec(objects)["volumes"] if v["name"] == "model-cache")
-    if cache.kind == "emptyDir":
+    if isinstance(cache, EmptyDirCache):
         assert volume == {"name": "model-cache", "emptyDir": {"sizeLimit": "20Gi"}}
     else:
         assert volume["ephemeral"]["volumeClaimTemplate"]["spec"] == {
@@ -390,19 +461,50 @@ def test_init_container_mode_downloads_in_each_pod(cache: ModelCache) -> None:
 
 def test_custom_download_and_wait_commands_are_honoured() -> None:
     objects = synth(
-        download_command=("/bin/sh", "-ec"),
-        download_args=("my-fetch --to $MODEL_DIR",),
-        download_env={"MY_MIRROR": "http://mirror:8080", "S3_PATH": "override/path"},
-        wait_command=("/bin/sh", "-c"),
-        wait_args=("test -f $MODEL_DIR/ok",),
-        wait_env={"WAIT_INTERVAL_SECONDS": "2"},
+        download=ModelDownload(
+            command=("/bin/sh", "-ec"),
+            args=("my-fetch --to $MODEL_DIR",),
+            env={"MY_MIRROR": "http://mirror:8080", "AWS_MAX_ATTEMPTS": "5"},
+            wait_command=("/bin/sh", "-c"),
+            wait_args=("test -f $MODEL_DIR/ok",),
+            wait_env={"TZ": "UTC"},
+        )
     )
     job = job_container(objects)
     assert (job["command"], job["args"]) == (["/bin/sh", "-ec"], ["my-fetch --to $MODEL_DIR"])
-    assert env_of(job)["MY_MIRROR"] == "http://mirror:8080" and env_of(job)["S3_PATH"] == "override/path"
+    assert env_of(job)["MY_MIRROR"] == "http://mirror:8080" and env_of(job)["AWS_MAX_ATTEMPTS"] == "5"
+    assert env_of(job)["S3_PATH"] == "opt-125m"
     guard = init(objects, "wait-for-model")
     assert (guard["command"], guard["args"]) == (["/bin/sh", "-c"], ["test -f $MODEL_DIR/ok"])
-    assert env_of(guard)["WAIT_INTERVAL_SECONDS"] == "2"
+    assert env_of(guard)["TZ"] == "UTC" and env_of(guard)["WAIT_INTERVAL_SECONDS"] == "10"
+    assert guard["image"] == job["image"] == "amazon/aws-cli:2.17.0", "a custom wait command runs in the download's image (its tools)"
+
+
+def test_wait_guard_runs_in_the_server_image_unless_told() -> None:
+    objects = synth()
+    assert init(objects, "wait-for-model")["image"] == "vllm/vllm-openai:v0.33.0"
+    assert job_container(objects)["image"] == "amazon/aws-cli:2.17.0"
+    told = synth(download=ModelDownload(wait_image=Image("busybox", tag="1.36")))
+    assert init(told, "wait-for-model")["image"] == "busybox:1.36"
+
+
+@pytest.mark.parametrize("field", ["env", "wait_env"])
+@pytest.mark.parametrize("name", ["MODEL_DIR", "S3_PATH", "REVISION", "WAIT_INTERVAL_SECONDS", "HF_TOKEN_PATH"])
+def test_fails_when_download_env_redefines_what_the_construct_sets(field: str, name: str) -> None:
+    assert value_error(lambda: ModelDownload(**{field: {name: "x"}})) == (
+        f"ModelDownload: {field}={{{name!r}: 'x'}} redefines {name}, which the construct sets so that the Job, the wait guard and the "
+        "server agree. Allowed: names other than CHECKSUM_FILE, DOWNLOAD_TIMEOUT_SECONDS, HF_EXCLUDE, HF_INCLUDE, HF_REPO_ID, "
+        "HF_TOKEN_PATH, LORA_MAX_RANK, MODEL_DIR, REVISION, S3_BUCKET_NAME, S3_ENDPOINT_URL, S3_PATH, SOURCE_URI, "
+        "WAIT_INTERVAL_SECONDS, WAIT_TIMEOUT_SECONDS. Fix: use the typed prop (source, revision, timeout_seconds, ...) instead."
+    )
+
+
+def test_fails_when_download_env_holds_a_literal_secret() -> None:
+    message = value_error(lambda: ModelDownload(env={"AWS_SECRET_ACCESS_KEY": "abc"}))
+    assert message.startswith("ModelDownload: env['AWS_SECRET_ACCESS_KEY']=<str, redacted> is a literal secret;")
+    assert "abc" not in message
+    objects = synth(download=ModelDownload(env={"AWS_SESSION_TOKEN": SecretKeyRef("s3", "session")}))
+    assert env_of(job_container(objects))["AWS_SESSION_TOKEN"] == {"secretKeyRef": {"name": "s3", "key": "session"}}
 
 
 def test_pvc_source_needs_no_download() -> None:
@@ -449,63 +551,173 @@ def test_s3_without_credentials_uses_the_pod_identity() -> None:
     assert (env["AWS_DEFAULT_REGION"], env["AWS_EC2_METADATA_DISABLED"], env["S3_BUCKET_NAME"]) == ("eu-west-1", "false", "models")
 
 
-# ---------------------------------------------------------------- every validation message of model.py
+# ---------------------------------------------------------------- DownloadMode.SERVER: vLLM downloads at start
 
 
-def _source_error(source: ModelSource) -> str:
-    with pytest.raises(ConfigError) as e:
-        source.check(Checker("p"), "model")
-    return str(e.value)
+def test_server_mode_lets_vllm_download_with_revision_and_token_by_reference() -> None:
+    objects = synth(model=HF_SOURCE, hf_token=SecretKeyRef("hf", "token"), download=ModelDownload(mode=DownloadMode.SERVER))
+    assert by_kind(objects, "Job") == [], "no download Job"
+    assert "initContainers" not in pod_spec(objects), "no wait guard and no download init container"
+    server = vllm(objects)
+    env = env_of(server)
+    assert "HF_HUB_OFFLINE" not in env and "TRANSFORMERS_OFFLINE" not in env, "vLLM needs the hub"
+    assert env["HF_TOKEN"] == {"secretKeyRef": {"name": "hf", "key": "token"}}
+    assert env["HF_HUB_CACHE"] == "/models/hub"
+    args = server["args"]
+    assert args[0] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert args[args.index("--revision") + 1] == "0e9e39f249a16976918f6564b8830bc894c89659"
+    assert {"name": "model-cache", "mountPath": "/models"} in server["volumeMounts"], "vLLM writes the hub cache"
+    assert one(objects, "PersistentVolumeClaim")["spec"]["accessModes"] == ["ReadWriteOnce"]
+    assert "hf-token" not in {v["name"] for v in pod_spec(objects)["volumes"]}
+
+
+def test_server_mode_without_token_sets_no_token_and_honours_the_source_token() -> None:
+    env = env_of(vllm(synth(model=HF_SOURCE, download=ModelDownload(mode=DownloadMode.SERVER))))
+    assert "HF_TOKEN" not in env
+    with_token = dataclasses.replace(HF_SOURCE, token=SecretKeyRef("own", "t"))
+    env = env_of(vllm(synth(model=with_token, download=ModelDownload(mode=DownloadMode.SERVER))))
+    assert env["HF_TOKEN"] == {"secretKeyRef": {"name": "own", "key": "t"}}
+
+
+def test_server_mode_with_a_per_pod_cache_scales_out() -> None:
+    objects = synth(model=HF_SOURCE, download=ModelDownload(mode=DownloadMode.SERVER), cache=ModelCache.empty_dir("50Gi"), replicas=3)
+    assert by_kind(objects, "PersistentVolumeClaim") == [] and by_kind(objects, "Job") == []
+    volume = next(v for v in pod_spec(objects)["volumes"] if v["name"] == "model-cache")
+    assert volume == {"name": "model-cache", "emptyDir": {"sizeLimit": "50Gi"}}
+
+
+@pytest.mark.parametrize("name", ["HF_TOKEN", "HF_HUB_CACHE"])
+def test_fails_when_server_mode_env_redefines_what_the_construct_sets(name: str) -> None:
+    reason = {"HF_TOKEN": "hf_token", "HF_HUB_CACHE": "the hub cache on the model cache volume"}[name]
+    server_mode = {"model": HF_SOURCE, "hf_token": SecretKeyRef("hf", "token"), "download": ModelDownload(mode=DownloadMode.SERVER)}
+    assert config_error(**server_mode, env={name: SecretKeyRef("x", "y")}) == (
+        f"test/srv: env={name!r} is set by the construct ({reason}). Allowed: names the construct does not own. "
+        "Fix: use the typed prop or drop the variable."
+    )
 
 
 @pytest.mark.parametrize(
-    ("source", "message"),
+    ("model", "kind"),
+    [
+        (ModelSource.s3("m/x", bucket="models"), "S3Model"),
+        (ModelSource.pvc("weights"), "PvcModel"),
+        (ModelSource.image("/m"), "ImageModel"),
+    ],
+    ids=["s3", "pvc", "image"],
+)
+def test_fails_when_server_mode_is_asked_for_a_source_that_is_not_on_the_hub(model: ModelSource, kind: str) -> None:
+    assert config_error(model=model, download=ModelDownload(mode=DownloadMode.SERVER)) == (
+        f"test/srv: download.mode='server' lets vLLM download at start, but a {kind} is not a hub model. "
+        "Allowed: DownloadMode.SERVER only with ModelSource.huggingface(...). "
+        "Fix: use DownloadMode.JOB (or INIT_CONTAINER) for S3, or no download for pvc/image sources."
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "kind"),
+    [
+        (ModelSource.s3("m/x", bucket="models"), "S3Model"),
+        (ModelSource.pvc("weights"), "PvcModel"),
+        (ModelSource.image("/m"), "ImageModel"),
+    ],
+    ids=["s3", "pvc", "image"],
+)
+def test_fails_when_hf_token_is_given_for_a_source_that_is_not_on_the_hub(model: ModelSource, kind: str) -> None:
+    assert config_error(model=model, hf_token=SecretKeyRef("hf", "token")) == (
+        f"test/srv: hf_token='hf' is set, but the model source ({kind}) never uses a Hugging Face token. "
+        "Allowed: hf_token only with ModelSource.huggingface(...). Fix: drop hf_token (S3 credentials go in ModelSource.s3(credentials=...))."
+    )
+
+
+def test_fails_when_a_source_that_needs_no_download_gets_a_cache() -> None:
+    assert config_error(model=ModelSource.pvc("weights"), cache=ModelCache.pvc("10Gi")) == (
+        "test/srv: cache='NewClaimCache' is set, but a PvcModel downloads nothing into it. "
+        "Allowed: a cache only with ModelSource.huggingface(...) or ModelSource.s3(...). Fix: drop cache."
+    )
+
+
+# ---------------------------------------------------------------- every validation message of the model values
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
     [
         (
-            ModelSource.huggingface("bad repo", revision="abc"),
-            "p: model.repo_id='bad repo' is not a Hugging Face repository id. Allowed: 'owner/name' of letters, digits, '-', '_' and '.'. "
+            lambda: ModelSource.huggingface("bad repo", revision="abc"),
+            "HuggingFaceModel: repo_id='bad repo' is not a Hugging Face repository id. Allowed: 'owner/name' of letters, digits, '-', '_' and '.'. "
             "Fix: copy the id from the model page, e.g. 'meta-llama/Llama-3.1-8B-Instruct'.",
         ),
         (
-            ModelSource.huggingface("a/b", revision=""),
-            "p: model.revision='' is empty or malformed. Allowed: a commit hash (pins the files) or a branch or tag name. "
-            "Fix: pin the commit hash shown under 'Files and versions'.",
+            lambda: ModelSource.huggingface("a/b", revision=""),
+            "HuggingFaceModel: revision='' is empty or malformed. Allowed: a commit hash (pins the files), or a branch, tag or version name "
+            "of letters, digits, '.', '_', '-', '/'. Fix: pin the commit hash shown under 'Files and versions'.",
         ),
         (
-            ModelSource.huggingface("a/b", revision="main branch"),
-            "p: model.revision='main branch' is empty or malformed. Allowed: a commit hash (pins the files) or a branch or tag name. "
-            "Fix: pin the commit hash shown under 'Files and versions'.",
+            lambda: ModelSource.huggingface("a/b", revision="main branch"),
+            "HuggingFaceModel: revision='main branch' is empty or malformed. Allowed: a commit hash (pins the files), or a branch, tag or "
+            "version name of letters, digits, '.', '_', '-', '/'. Fix: pin the commit hash shown under 'Files and versions'.",
         ),
         (
-            ModelSource.s3("m/x", bucket="Bad_Bucket"),
-            "p: model.bucket='Bad_Bucket' is not an S3 bucket name. Allowed: 3-63 lower-case letters, digits, '.' and '-'. Fix: use the bucket's exact name.",
+            lambda: ModelSource.s3("m/x", bucket="Bad_Bucket"),
+            "S3Model: bucket='Bad_Bucket' is not an S3 bucket name. Allowed: 3-63 lower-case letters, digits, '.' and '-'. Fix: use the bucket's exact name.",
         ),
         (
-            ModelSource.s3("m/x", bucket="models", endpoint="minio:9000"),
-            "p: model.endpoint='minio:9000' is not an http(s) URL. Allowed: a URL such as 'http://minio.storage:9000'. Fix: add the scheme.",
+            lambda: ModelSource.s3("m/x", bucket="models", endpoint="minio:9000"),
+            "S3Model: endpoint='minio:9000' is not an http(s) URL. Allowed: a URL such as 'http://prometheus.monitoring:9090'. "
+            "Fix: add the scheme and host.",
         ),
         (
-            ModelSource.s3("m/x", bucket="models", revision=""),
-            "p: model.revision='' is empty. Allowed: a name for the version under the path. Fix: use e.g. '2026-11-01'.",
+            lambda: ModelSource.s3("m/x", bucket=5),
+            "S3Model: bucket=5 is an int. Allowed: a bucket name or a SecretKeyRef. Fix: pass the bucket's name.",
         ),
         (
-            ModelSource.pvc("Bad_Claim"),
-            "p: model.claim_name='Bad_Claim' is not a DNS-1123 subdomain. Allowed: lower-case letters, digits, '-' and '.', at most 253 characters. "
+            lambda: ModelSource.s3("m/x", bucket="models", endpoint=5),
+            "S3Model: endpoint=5 is an int. Allowed: an http(s) URL or a SecretKeyRef. Fix: pass the endpoint URL.",
+        ),
+        (
+            lambda: ModelSource.s3("m/x", bucket="models", revision=""),
+            "S3Model: revision='' is empty or malformed. Allowed: a commit hash (pins the files), or a branch, tag or version name of "
+            "letters, digits, '.', '_', '-', '/'. Fix: pin the commit hash shown under 'Files and versions'.",
+        ),
+        (
+            lambda: ModelSource.s3("m/x", bucket="models", region="Europe West"),
+            "S3Model: region='Europe West' is not a region name. Allowed: a region such as 'us-east-1'. Fix: use the store's region name.",
+        ),
+        (
+            lambda: ModelSource.pvc("Bad_Claim"),
+            "PvcModel: claim_name='Bad_Claim' is not a DNS-1123 subdomain. Allowed: at most 253 lower-case letters, digits, '-' and '.'. "
             "Fix: use a name such as 'hf-token'.",
         ),
         (
-            ModelSource.image("models/x"),
-            "p: model.path='models/x' is not an absolute path. Allowed: a path inside the image such as '/models/llama'. Fix: give the absolute path.",
+            lambda: ModelSource.pvc("models", path="/llama"),
+            "PvcModel: path='/llama' is not a relative path inside the claim. Allowed: a path such as 'llama' or ''. Fix: drop the leading '/'.",
         ),
         (
-            ModelSource.s3("m/x", bucket="models", checksum_file="sums/SHA256SUMS"),
-            "p: model.checksum_file='sums/SHA256SUMS' is not a file name. Allowed: a file name at the top of the model folder such as 'SHA256SUMS'. "
+            lambda: ModelSource.image("models/x"),
+            "ImageModel: path='models/x' is not an absolute path. Allowed: a path inside the image such as '/models/llama'. Fix: give the absolute path.",
+        ),
+        (
+            lambda: ModelSource.s3("m/x", bucket="models", checksum_file="sums/SHA256SUMS"),
+            "S3Model: checksum_file='sums/SHA256SUMS' is not a file name. Allowed: a file name at the top of the model folder such as 'SHA256SUMS'. "
             "Fix: name the file without folders.",
         ),
         (
-            ModelSource.huggingface("a/b", revision="main", checksum_file=""),
-            "p: model.checksum_file='' is not a file name. Allowed: a file name at the top of the model folder such as 'SHA256SUMS'. "
+            lambda: ModelSource.huggingface("a/b", revision="main", checksum_file=""),
+            "HuggingFaceModel: checksum_file='' is not a file name. Allowed: a file name at the top of the model folder such as 'SHA256SUMS'. "
             "Fix: name the file without folders.",
+        ),
+        (
+            lambda: ModelSource.huggingface("a/b", revision="main", include="*.json"),
+            "HuggingFaceModel: include='*.json' is a str, not a tuple. Allowed: a tuple of str. "
+            "Fix: pass a tuple, e.g. ('a',) for one item (a str would be split into characters).",
+        ),
+        (
+            lambda: ModelSource.huggingface("a/b", revision="main", token="hf_" + "x" * 30),
+            "HuggingFaceModel: token=<str, redacted> is a str. Allowed: a SecretKeyRef or None. Fix: pass a SecretKeyRef or None.",
+        ),
+        (
+            lambda: ModelSource.huggingface("a/b", revision="main", served_name="my model"),
+            "HuggingFaceModel: served_name='my model' is empty or has spaces. Allowed: a non-empty name without spaces. Fix: use e.g. 'llama-3.1-8b'.",
         ),
     ],
     ids=[
@@ -514,56 +726,168 @@ def _source_error(source: ModelSource) -> str:
         "hf-revision-space",
         "bucket",
         "endpoint",
+        "bucket-type",
+        "endpoint-type",
         "s3-revision",
+        "region",
         "pvc-claim",
+        "pvc-path",
         "image-path",
         "checksum-folder",
         "checksum-empty",
+        "include-str",
+        "token-literal",
+        "served-name",
     ],
 )
-def test_fails_when_model_source_is_invalid(source: ModelSource, message: str) -> None:
-    assert _source_error(source) == message
+def test_fails_when_model_source_is_invalid(build: Any, message: str) -> None:
+    assert value_error(build) == message
 
 
 @pytest.mark.parametrize(
-    ("cache", "message"),
+    ("build", "message"),
     [
         (
-            ModelCache.pvc("lots"),
-            "p: cache.size='lots' is not a Kubernetes quantity. Allowed: a string such as '500m', '4', '16Gi' or '1.5'. "
+            lambda: ModelCache.pvc("lots"),
+            "NewClaimCache: size='lots' is not a Kubernetes quantity. Allowed: a string such as '500m', '4', '16Gi' or '1.5'. "
             "Fix: write the quantity as a string with a Kubernetes suffix.",
         ),
-        (ModelCache.empty_dir("0"), "p: cache.size='0' is not positive. Allowed: a quantity above zero. Fix: use a larger value."),
         (
-            ModelCache.pvc("10Gi", access_mode="RWX"),
-            "p: cache.access_mode='RWX' is not an access mode. Allowed: 'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'. Fix: use one of those.",
+            lambda: ModelCache.empty_dir("0"),
+            "EmptyDirCache: size='0' is not positive. Allowed: a quantity above zero. Fix: use a larger value.",
         ),
         (
-            ModelCache.pvc("10Gi", storage_class="Fast_SSD"),
-            "p: cache.storage_class='Fast_SSD' is not a DNS-1123 subdomain. Allowed: lower-case letters, digits, '-' and '.', at most 253 characters. "
+            lambda: ModelCache.pvc("10Gi", access_mode="RWX"),
+            "NewClaimCache: access_mode='RWX' is not one of the allowed values. Allowed: 'ReadWriteOnce', 'ReadWriteMany' or 'ReadWriteOncePod'. "
+            "Fix: use the enum member or its exact value.",
+        ),
+        (
+            lambda: ModelCache.pvc("10Gi", storage_class="Fast_SSD"),
+            "NewClaimCache: storage_class='Fast_SSD' is not a DNS-1123 subdomain. Allowed: at most 253 lower-case letters, digits, '-' and '.'. "
             "Fix: use a name such as 'hf-token'.",
         ),
         (
-            ModelCache.existing_claim("Bad_Claim"),
-            "p: cache.claim_name='Bad_Claim' is not a DNS-1123 subdomain. Allowed: lower-case letters, digits, '-' and '.', at most 253 characters. "
+            lambda: ModelCache.existing_claim("Bad_Claim"),
+            "ExistingClaimCache: claim_name='Bad_Claim' is not a DNS-1123 subdomain. Allowed: at most 253 lower-case letters, digits, '-' and '.'. "
+            "Fix: use a name such as 'hf-token'.",
+        ),
+        (
+            lambda: ModelCache.ephemeral("1Ti", storage_class="Local_NVMe"),
+            "EphemeralCache: storage_class='Local_NVMe' is not a DNS-1123 subdomain. Allowed: at most 253 lower-case letters, digits, '-' and '.'. "
             "Fix: use a name such as 'hf-token'.",
         ),
     ],
-    ids=["size", "size-zero", "access-mode", "storage-class", "claim-name"],
+    ids=["size", "size-zero", "access-mode", "storage-class", "claim-name", "ephemeral-class"],
 )
-def test_fails_when_model_cache_is_invalid(cache: ModelCache, message: str) -> None:
-    with pytest.raises(ConfigError) as e:
-        cache.check(Checker("p"), "cache")
-    assert str(e.value) == message
+def test_fails_when_model_cache_is_invalid(build: Any, message: str) -> None:
+    assert value_error(build) == message
 
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: ModelSource("org/model"),
+            "ModelSource: (kind)='org/model' cannot be built directly; a ModelSource is one of its kinds. Allowed: "
+            "ModelSource.huggingface(repo_id, revision=...), ModelSource.s3(path, bucket=...), ModelSource.chart_s3(secret, path), "
+            "ModelSource.pvc(claim_name), ModelSource.image(path). Fix: use one of those factories.",
+        ),
+        (
+            ModelCache,
+            "ModelCache: (kind)={} cannot be built directly; a ModelCache is one of its kinds. Allowed: "
+            "ModelCache.pvc(size, storage_class=..., access_mode=...), ModelCache.existing_claim(claim_name, access_mode=...), "
+            "ModelCache.empty_dir(size), ModelCache.ephemeral(size, storage_class=...). Fix: use one of those factories.",
+        ),
+        (
+            lambda: ModelCache(size="10Gi"),
+            "ModelCache: (kind)={'size': '10Gi'} cannot be built directly; a ModelCache is one of its kinds. Allowed: "
+            "ModelCache.pvc(size, storage_class=..., access_mode=...), ModelCache.existing_claim(claim_name, access_mode=...), "
+            "ModelCache.empty_dir(size), ModelCache.ephemeral(size, storage_class=...). Fix: use one of those factories.",
+        ),
+    ],
+    ids=["ModelSource", "ModelCache", "ModelCache-kwargs"],
+)
+def test_closed_unions_cannot_be_built_directly(build: Any, message: str) -> None:
+    assert value_error(build) == message
+
+
+def test_closed_union_factories_return_their_kinds() -> None:
+    assert type(HF_SOURCE) is HuggingFaceModel
+    assert type(S3_SOURCE) is S3Model and type(ModelSource.s3("m", bucket="models")) is S3Model
+    assert type(ModelSource.pvc("c")) is PvcModel and type(ModelSource.image("/m")) is ImageModel
+    assert type(ModelCache.pvc("1Gi")) is NewClaimCache and type(ModelCache.existing_claim("c")) is ExistingClaimCache
+    assert type(ModelCache.empty_dir("1Gi")) is EmptyDirCache and type(ModelCache.ephemeral("1Gi")) is EphemeralCache
+
+
+def test_fails_when_a_source_or_cache_is_not_one_of_the_kinds() -> None:
+    assert config_error_props(model="hf://org/model") == (
+        "VllmServerProps: model='hf://org/model' is a str. Allowed: ModelSource.huggingface(repo_id, revision=...), "
+        "ModelSource.s3(path, bucket=...), ModelSource.chart_s3(secret, path), ModelSource.pvc(claim_name), ModelSource.image(path). "
+        "Fix: use one of those factories."
+    )
+    assert config_error_props(cache=ModelSource.pvc("c")) == (
+        "VllmServerProps: cache=PvcModel(claim_name='c', path='', served_name=None) is a PvcModel. Allowed: "
+        "ModelCache.pvc(size, storage_class=..., access_mode=...), ModelCache.existing_claim(claim_name, access_mode=...), "
+        "ModelCache.empty_dir(size), ModelCache.ephemeral(size, storage_class=...). Fix: use one of those factories."
+    )
+
+
+def config_error_props(**props: Any) -> str:
+    full: dict[str, Any] = {"name": "srv", "model": S3_SOURCE, "resources": Resources(cpu="2", memory="4Gi"), **props}
+    return value_error(lambda: VllmServerProps(**full))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"backoff_limit": -1},
+            "ModelDownload: backoff_limit=-1 is out of range. Allowed: an integer >= 0 and <= 20. Fix: pick a value in range.",
+        ),
+        (
+            {"backoff_limit": 21},
+            "ModelDownload: backoff_limit=21 is out of range. Allowed: an integer >= 0 and <= 20. Fix: pick a value in range.",
+        ),
+        (
+            {"timeout_seconds": 59},
+            "ModelDownload: timeout_seconds=59 is out of range. Allowed: an integer >= 60 and <= 604800. Fix: pick a value in range.",
+        ),
+        (
+            {"ttl_seconds_after_finished": -1},
+            "ModelDownload: ttl_seconds_after_finished=-1 is out of range. Allowed: an integer >= 0 and <= 2147483647. Fix: pick a value in range.",
+        ),
+        (
+            {"env": {"1BAD": "x"}},
+            "ModelDownload: env['1BAD']='1BAD' is not a valid environment variable name. Allowed: letters, digits, '_', '-' and '.', "
+            "not starting with a digit. Fix: rename the variable.",
+        ),
+        (
+            {"mode": "sidecar"},
+            "ModelDownload: mode='sidecar' is not one of the allowed values. Allowed: 'job', 'init-container' or 'server'. "
+            "Fix: use the enum member or its exact value.",
+        ),
+    ],
+    ids=["backoff-low", "backoff-high", "timeout", "ttl", "env-name", "mode"],
+)
+def test_fails_when_download_options_are_invalid(change: dict[str, Any], message: str) -> None:
+    assert value_error(lambda: ModelDownload(**change)) == message
+
+
+# ---------------------------------------------------------------- ModelInitJob on its own
 
 JOB = ModelInitJobProps(
     server_name="srv",
     source=ModelSource.s3("m/x", bucket="models"),
     claim_name="srv-model-cache",
     image=Image("amazon/aws-cli", tag="2.17.0"),
-    identity=WorkloadIdentity(instance="srv"),
+    labels=WorkloadLabels(instance="srv"),
 )
+
+
+def init_job(props: ModelInitJobProps) -> tuple[ModelInitJob, dict[str, Any]]:
+    chart = cdk8s.Chart(cdk8s.App(), "top", namespace="test", disable_resource_name_hashes=True)
+    job = ModelInitJob(chart, "Job", props)
+    return job, one(chart_objects(chart), "Job")
 
 
 @pytest.mark.parametrize(
@@ -571,56 +895,86 @@ JOB = ModelInitJobProps(
     [
         (
             {"source": ModelSource.pvc("models")},
-            "top/Job: source='pvc' needs no download. Allowed: a Hugging Face or S3 source. Fix: drop the ModelInitJob.",
-        ),
-        (
-            {"backoff_limit": -1},
-            "top/Job: backoff_limit=-1 is out of range. Allowed: an integer >= 0 and <= 20. Fix: pick a value in range.",
-        ),
-        (
-            {"backoff_limit": 21},
-            "top/Job: backoff_limit=21 is out of range. Allowed: an integer >= 0 and <= 20. Fix: pick a value in range.",
-        ),
-        (
-            {"active_deadline_seconds": 59},
-            "top/Job: active_deadline_seconds=59 is out of range. Allowed: an integer >= 60. Fix: pick a value in range.",
-        ),
-        (
-            {"ttl_seconds_after_finished": -1},
-            "top/Job: ttl_seconds_after_finished=-1 is out of range. Allowed: an integer >= 0. Fix: pick a value in range.",
+            "ModelInitJobProps: source='PvcModel' needs no download. Allowed: ModelSource.huggingface(...) or ModelSource.s3(...). "
+            "Fix: drop the ModelInitJob.",
         ),
         (
             {"server_name": "x" * 46},
-            f"top/Job: server_name='{'x' * 46}' is 46 characters, too long once suffixed with '-download-12345678'. Allowed: at most 45 characters. "
-            "Fix: choose a shorter name.",
+            f"ModelInitJobProps: server_name='{'x' * 46}' is not a DNS-1123 label of at most 45 characters. Allowed: room for "
+            "'-download-<hash>'. Fix: shorten it.",
         ),
         (
             {"name": "Bad_Name"},
-            "top/Job: name='Bad_Name' is not a DNS-1123 label. Allowed: lower-case letters, digits and '-', starting and ending with a letter or digit. "
-            "Fix: use a name such as 'llama-8b'.",
+            "ModelInitJobProps: name='Bad_Name' is not a DNS-1123 label. Allowed: at most 63 lower-case letters, digits and '-'. "
+            "Fix: use a name such as 'llama-download'.",
         ),
         (
-            {"env": {"1BAD": "x"}},
-            "top/Job: download_env='1BAD' is not a valid environment variable name. Allowed: letters, digits, '_', '-' and '.', not starting with a digit. "
-            "Fix: rename the variable.",
+            {"identity": WorkloadLabels(instance="srv")},
+            "ModelInitJobProps: identity=WorkloadLabels(name='vllm', instance='srv', component='server', part_of='vllm', version=None) "
+            "is not a field of ModelInitJobProps. Allowed: server_name, source, claim_name, image, labels, download, security, "
+            "co_locate_with, name. Fix: remove it.",
         ),
     ],
-    ids=["no-download", "backoff-low", "backoff-high", "deadline", "ttl", "server-name-long", "fixed-name", "env-name"],
+    ids=["no-download", "server-name-long", "fixed-name", "identity-renamed"],
 )
 def test_fails_when_job_props_are_invalid(change: dict[str, Any], message: str) -> None:
+    fields = {f.name: getattr(JOB, f.name) for f in dataclasses.fields(JOB)}
+    assert value_error(lambda: ModelInitJobProps(**{**fields, **change})) == message
+
+
+def test_fails_when_a_model_init_job_id_is_taken() -> None:
+    chart = cdk8s.Chart(cdk8s.App(), "top", namespace="test", disable_resource_name_hashes=True)
+    ModelInitJob(chart, "Job", JOB)
+    before = chart_objects(chart)
     with pytest.raises(ConfigError) as e:
-        render_job("top/Job", dataclasses.replace(JOB, **change))
-    assert str(e.value) == message
+        ModelInitJob(chart, "Job", dataclasses.replace(JOB, server_name="other"))
+    assert str(e.value) == (
+        "top/Job: id='Job' is already used by another construct in top. Allowed: one construct per id in a scope. "
+        "Fix: give each construct its own id."
+    )
+    assert chart_objects(chart) == before and len(chart.node.children) == 1
+
+
+def test_fails_when_a_model_init_job_duplicates_a_job() -> None:
+    chart = cdk8s.Chart(cdk8s.App(), "top", namespace="test", disable_resource_name_hashes=True)
+    first = ModelInitJob(chart, "a", JOB)
+    before = chart_objects(chart)
+    with pytest.raises(ConfigError) as e:
+        ModelInitJob(chart, "b", JOB)
+    assert str(e.value).startswith(
+        f"top/b: Job/{first.job_name}={first.job_name!r} is emitted by top/a already in namespace 'test', and Kubernetes keeps one "
+        "object per kind, namespace and name."
+    )
+    assert chart_objects(chart) == before and len(chart.node.children) == 1
+
+
+def test_model_init_job_renders_the_same_job_as_a_server() -> None:
+    job, rendered = init_job(JOB)
+    assert rendered["metadata"]["name"] == job.job_name and job.job_name.startswith("srv-download-")
+    assert cdk8s.ApiObject.of(job) is job.resource
+    assert job.model_dir.startswith("/models/m-x-")
+    spec = rendered["spec"]
+    assert (spec["backoffLimit"], spec["activeDeadlineSeconds"]) == (3, 7200) and "ttlSecondsAfterFinished" not in spec
+    assert rendered["metadata"]["labels"]["app.kubernetes.io/component"] == "model-download"
+    assert spec["template"]["metadata"]["labels"]["app.kubernetes.io/component"] == "model-download"
+    assert "affinity" not in spec["template"]["spec"]
+    _, timed = init_job(dataclasses.replace(JOB, download=ModelDownload(ttl_seconds_after_finished=300, backoff_limit=1)))
+    assert (timed["spec"]["backoffLimit"], timed["spec"]["ttlSecondsAfterFinished"]) == (1, 300)
+    _, pinned = init_job(dataclasses.replace(JOB, co_locate_with={"app.kubernetes.io/instance": "srv"}))
+    term = pinned["spec"]["template"]["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert term["labelSelector"] == {"matchLabels": {"app.kubernetes.io/instance": "srv"}}
+    for version in K8S_VERSIONS:
+        assert k8s_errors(rendered, version) == []
 
 
 def test_fixed_job_name_is_used_verbatim() -> None:
-    name, _ = render_job("top/Job", dataclasses.replace(JOB, name="demo-init-vllm"))
-    assert name == "demo-init-vllm"
+    job, rendered = init_job(dataclasses.replace(JOB, name="demo-init-vllm"))
+    assert job.job_name == rendered["metadata"]["name"] == "demo-init-vllm"
 
 
 def test_server_name_of_45_characters_fits() -> None:
-    name, _ = render_job("top/Job", dataclasses.replace(JOB, server_name="x" * 45))
-    assert len(name) == 63
+    job, _ = init_job(dataclasses.replace(JOB, server_name="x" * 45))
+    assert len(job.job_name) == 63
 
 
 def test_cache_dir_differs_per_source_and_revision() -> None:
@@ -628,3 +982,37 @@ def test_cache_dir_differs_per_source_and_revision() -> None:
     assert a.startswith("opt-125m-") and len(a) == len("opt-125m-") + 8
     assert dataclasses.replace(S3_SOURCE, revision="other").cache_dir_name != a
     assert ModelSource.chart_s3("model-store", "opt-350m", revision="2026-11-01").cache_dir_name != a
+
+
+# ---------------------------------------------------------------- wrong types for every field
+
+VALID: dict[type[Any], Any] = {
+    HuggingFaceModel: lambda **kw: HuggingFaceModel(**{"repo_id": "a/b", "revision": "main", **kw}),
+    S3Model: lambda **kw: S3Model(**{"path": "m/x", "bucket": "models", **kw}),
+    PvcModel: lambda **kw: PvcModel(**{"claim_name": "c", **kw}),
+    ImageModel: lambda **kw: ImageModel(**{"path": "/m", **kw}),
+    NewClaimCache: lambda **kw: NewClaimCache(**{"size": "1Gi", **kw}),
+    ExistingClaimCache: lambda **kw: ExistingClaimCache(**{"claim_name": "c", **kw}),
+    EmptyDirCache: lambda **kw: EmptyDirCache(**{"size": "1Gi", **kw}),
+    EphemeralCache: lambda **kw: EphemeralCache(**{"size": "1Gi", **kw}),
+    ModelDownload: ModelDownload,
+    S3Credentials: lambda **kw: S3Credentials(
+        **{"access_key_id": SecretKeyRef("s", "a"), "secret_access_key": SecretKeyRef("s", "b"), **kw}
+    ),
+    ModelInitJobProps: lambda **kw: ModelInitJobProps(**{f.name: getattr(JOB, f.name) for f in dataclasses.fields(JOB)} | kw),
+}
+WRONG_TYPE_CASES = [(cls, name) for cls in VALID for name in sorted({f for f, _ in field_cases(cls)})]
+
+
+def test_every_model_value_class_builds_and_every_field_has_wrong_types() -> None:
+    for cls, make in VALID.items():
+        assert type(make()) is cls
+        assert {f for f, _ in field_cases(cls)} == {f.name for f in dataclasses.fields(cls)}, cls
+
+
+@pytest.mark.parametrize(("cls", "field"), WRONG_TYPE_CASES, ids=[f"{c.__name__}.{f}" for c, f in WRONG_TYPE_CASES])
+def test_fails_when_any_field_gets_a_wrong_type(cls: type[Any], field: str) -> None:
+    for value in [v for name, v in field_cases(cls) if name == field]:
+        with pytest.raises(ConfigError) as info:
+            VALID[cls](**{field: value})
+        assert [(p.path, p.field) for p in info.value.problems] == [(cls.__name__, field)], (value, str(info.value))

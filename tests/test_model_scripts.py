@@ -23,8 +23,8 @@ import pytest
 
 from tests.conftest import by_kind, chart_objects, one
 from tests.s3_server import BIN, S3Server, aws_cli, s3  # noqa: F401
-from vllm_constructs import ModelCache, ModelSource, Resources, SecretKeyRef, VllmServer, VllmServerProps
-from vllm_constructs.model import MARKER, S3Credentials, download_script, wait_script
+from vllm_constructs import ModelCache, ModelDownload, ModelSource, Resources, S3Credentials, SecretKeyRef, VllmServer, VllmServerProps
+from vllm_constructs.core.model import MARKER, download_script, wait_script
 
 pytestmark = pytest.mark.real
 
@@ -513,11 +513,11 @@ def test_hf_hang_is_killed_by_the_timeout(hf_case: HfCase) -> None:
 
 def test_s3_without_endpoint_runs_with_an_empty_endpoint_array(s3: S3Server, aws_cli: str, tmp_path: Path) -> None:  # noqa: F811
     """No endpoint prop: the script's empty 'endpoint' array must expand to nothing under set -u; the endpoint
-    comes from the AWS CLI's own AWS_ENDPOINT_URL, given through download_env (the chart's downloadJob.env)."""
+    comes from the AWS CLI's own AWS_ENDPOINT_URL, given through ModelDownload(env=...) (the chart's downloadJob.env)."""
     bucket = s3.new_bucket()
     s3.put(bucket, under(MODEL_PATH, fake_model()))
     source = ModelSource.s3(MODEL_PATH, bucket=bucket, credentials=S3Credentials.from_secret("s3"), revision="r1")
-    objects = synth(source, cache=ModelCache.pvc("10Gi"), download_env={"AWS_ENDPOINT_URL": "http://placeholder:9000"})
+    objects = synth(source, cache=ModelCache.pvc("10Gi"), download=ModelDownload(env={"AWS_ENDPOINT_URL": "http://placeholder:9000"}))
     container = job_container(objects)
     assert "S3_ENDPOINT_URL" not in {e["name"] for e in container["env"]}
     secrets = {("s3", "AWS_ACCESS_KEY_ID"): s3.access_key_id, ("s3", "AWS_SECRET_ACCESS_KEY"): s3.secret_access_key}

@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import os
 import re
+import sys
 import typing
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,11 +25,12 @@ from hypothesis import HealthCheck, given, settings
 
 import vllm_constructs
 from tests.conftest import ROOT, chart_objects
-from tests.test_properties import valid_props
-from tests.test_properties_multinode import ray_props
+from tests.strategies import ray_props, valid_props
 from vllm_constructs import (
     ConfigError,
     EngineArgs,
+    Image,
+    ModelDownload,
     ModelInitJob,
     ModelInitJobProps,
     ModelSource,
@@ -39,9 +41,8 @@ from vllm_constructs import (
     SecretKeyRef,
     VllmServer,
     VllmServerProps,
-    WorkloadIdentity,
+    WorkloadLabels,
 )
-from vllm_constructs.kube import Image
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL")
@@ -173,7 +174,9 @@ def _chart() -> cdk8s.Chart:
 @given(valid_props())
 def test_generated_single_node_servers_carry_no_secret_value(props: VllmServerProps) -> None:
     chart = _chart()
-    VllmServer(chart, "s", dataclasses.replace(props, hf_token=SecretKeyRef("hf-token", "token")))
+    if props.model.accepts_token:  # hf_token is refused for sources that never use it
+        props = dataclasses.replace(props, hf_token=SecretKeyRef("hf-token", "token"))
+    VllmServer(chart, "s", props)
     assert secret_problems(chart_objects(chart)) == []
 
 
@@ -188,15 +191,37 @@ def test_generated_multinode_servers_carry_no_secret_value(props: RayClusterProp
 # --- the library has no way to write a secret ------------------------------------------------------------
 
 
+def _secret_constants(source: str) -> list[tuple[int, str]]:
+    """Line and value of every 'Secret' or 'stringData' constant, except the argument of ``_resource_name("Secret")``
+    (the type of a field that names an existing Secret by reference)."""
+    tree = ast.parse(source)
+    references = {
+        id(arg)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_resource_name"
+        for arg in node.args
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value in ("Secret", "stringData") and id(node) not in references
+    ]
+
+
+def test_the_source_scan_finds_an_emitted_secret() -> None:
+    emitting = 'KubeObject("S", "v1", "Secret", "n", {}, {"stringData": {"t": "x"}})\nSecretName = _resource_name("Secret")\n'
+    assert _secret_constants(emitting) == [(1, "Secret"), (1, "stringData")]
+
+
 def test_library_source_never_emits_a_secret() -> None:
-    """No module emits kind Secret or writes data/stringData of one (ConfigMaps are the only data objects)."""
+    """No module, the pure core included, emits kind Secret or writes data/stringData of one (ConfigMaps are the only
+    data objects)."""
     package = Path(vllm_constructs.__file__).parent
-    offenders = []
-    for source in sorted(package.glob("*.py")):
-        tree = ast.parse(source.read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and node.value in ("Secret", "stringData"):
-                offenders.append(f"{source.name}:{node.lineno}: {node.value!r}")
+    sources = sorted(package.rglob("*.py"))
+    assert package / "core" / "server.py" in sources
+    offenders = [
+        f"{path.relative_to(package)}:{line}: {value!r}" for path in sources for line, value in _secret_constants(path.read_text())
+    ]
     assert offenders == []
 
 
@@ -205,15 +230,24 @@ _SECRET_FIELD = re.compile(r"token|api_key|access_key|credential|password|secret
 _NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets"}
 
 
-def _public_dataclasses() -> list[type[Any]]:
-    return [
-        obj for name in vllm_constructs.__all__ if dataclasses.is_dataclass(obj := getattr(vllm_constructs, name)) and isinstance(obj, type)
-    ]
+def _public_value_classes() -> list[type[Any]]:
+    """Every value and props class of the public API, with the kinds of the closed unions (ModelSource -> S3Model, ...)."""
+    found: dict[str, type[Any]] = {}
+    stack = [getattr(vllm_constructs, name) for name in vllm_constructs.__all__ if name not in vllm_constructs._CONSTRUCTS]
+    while stack:
+        cls = stack.pop()
+        if not isinstance(cls, type):
+            continue
+        stack.extend(cls.__subclasses__())
+        exported = getattr(sys.modules[cls.__module__], cls.__name__, None) is cls  # not pydantic's intermediate class
+        if dataclasses.is_dataclass(cls) and exported:
+            found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return list(found.values())
 
 
 def test_every_secret_field_of_the_public_api_is_a_reference() -> None:
     checked = []
-    for cls in _public_dataclasses():
+    for cls in _public_value_classes():
         hints = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             if _SECRET_FIELD.search(f.name) and f.name not in _NOT_SECRET_VALUES:
@@ -221,29 +255,23 @@ def test_every_secret_field_of_the_public_api_is_a_reference() -> None:
                 assert allowed <= {SecretKeyRef, S3Credentials}, (cls.__name__, f.name, hints[f.name])
                 checked.append(f"{cls.__name__}.{f.name}")
     assert sorted(checked) == [
-        "ModelSource.credentials",
-        "ModelSource.token",
+        "HuggingFaceModel.token",
         "RayClusterProps.api_key",
         "RayClusterProps.hf_token",
         "S3Credentials.access_key_id",
         "S3Credentials.secret_access_key",
+        "S3Model.credentials",
+        "ServingProps.api_key",
+        "ServingProps.hf_token",
         "VllmServerProps.api_key",
         "VllmServerProps.hf_token",
     ]
 
 
-# --- a literal where a secret goes raises ConfigError naming the field ---------------------------------------
+# --- a literal where a secret goes raises ConfigError naming the field, without the value ---------------------
 
 LEAK = "hf_" + "Q" * 34
 HF = ModelSource.huggingface("org/model", revision="a" * 40)
-
-
-def _expected(path: str, field: str) -> str:
-    return (
-        f"{path}: {field}=<str, redacted> is not a SecretKeyRef; a literal would write the secret into the manifests. "
-        "Allowed: SecretKeyRef(name, key) naming a key of an existing Secret, or None. "
-        "Fix: create the Secret outside the manifests (e.g. kubectl create secret generic) and pass SecretKeyRef(secret_name, key)."
-    )
 
 
 def _server(**changes: Any) -> VllmServerProps:
@@ -260,13 +288,25 @@ def _ray(**changes: Any) -> RayClusterProps:
     return RayClusterProps(**{**base, **changes})
 
 
+def _not_a_reference(path: str, field: str, allowed: str = "a SecretKeyRef or None") -> str:
+    return f"{path}: {field}=<str, redacted> is a str. Allowed: {allowed}. Fix: pass {allowed}."
+
+
+LITERAL_SECRET = (
+    "is a literal secret; it would be written into the manifests in clear text. Allowed: SecretKeyRef(secret_name, key) for secret "
+    "values; literal strings only for non-secret settings. Fix: create the Secret outside the manifests (kubectl create secret "
+    "generic ...) and pass SecretKeyRef(name, key)."
+)
 LITERAL_CASES = [
-    ("VllmServer", "hf_token", lambda: _server(hf_token=LEAK)),
-    ("VllmServer", "api_key", lambda: _server(api_key=LEAK)),
-    ("VllmServer", "model.token", lambda: _server(model=ModelSource.huggingface("org/model", revision="a" * 40, token=LEAK))),  # type: ignore[arg-type]
+    ("VllmServer", lambda: _server(hf_token=LEAK), _not_a_reference("VllmServerProps", "hf_token")),
+    ("VllmServer", lambda: _server(api_key=LEAK), _not_a_reference("VllmServerProps", "api_key")),
     (
         "VllmServer",
-        "model.credentials.secret_access_key",
+        lambda: _server(model=ModelSource.huggingface("org/model", revision="a" * 40, token=LEAK)),  # type: ignore[arg-type]
+        _not_a_reference("HuggingFaceModel", "token"),
+    ),
+    (
+        "VllmServer",
         lambda: _server(
             model=ModelSource.s3(
                 "m",
@@ -274,35 +314,94 @@ LITERAL_CASES = [
                 credentials=S3Credentials(access_key_id=SecretKeyRef("s3", "id"), secret_access_key=LEAK),  # type: ignore[arg-type]
             )
         ),
+        _not_a_reference("S3Credentials", "secret_access_key", "a SecretKeyRef"),
     ),
-    ("VllmServer", "model.credentials", lambda: _server(model=ModelSource.s3("m", bucket="bucket", credentials=LEAK))),  # type: ignore[arg-type]
-    ("RayCluster", "hf_token", lambda: _ray(hf_token=LEAK)),
-    ("RayCluster", "api_key", lambda: _ray(api_key=LEAK)),
-    ("RayCluster", "model.token", lambda: _ray(model=dataclasses.replace(HF, token=LEAK))),
+    (
+        "VllmServer",
+        lambda: _server(model=ModelSource.s3("m", bucket="bucket", credentials=LEAK)),  # type: ignore[arg-type]
+        _not_a_reference("S3Model", "credentials", "a S3Credentials or None"),
+    ),
+    ("VllmServer", lambda: _server(env={"HF_TOKEN": LEAK}), f"VllmServerProps: env['HF_TOKEN']=<str, redacted> {LITERAL_SECRET}"),
+    ("VllmServer", lambda: _server(env={"EXTRA": LEAK}), f"VllmServerProps: env['EXTRA']=<str, redacted> {LITERAL_SECRET}"),
+    (
+        "VllmServer",
+        lambda: _server(env_config={"EXTRA": LEAK}),
+        "VllmServerProps: env_config['EXTRA']=<str, redacted> is a secret; a ConfigMap is stored and shown in clear text. "
+        "Allowed: non-secret settings only. Fix: keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}.",
+    ),
+    (
+        "VllmServer",
+        lambda: _server(download=ModelDownload(env={"AWS_SECRET_ACCESS_KEY": LEAK})),
+        f"ModelDownload: env['AWS_SECRET_ACCESS_KEY']=<str, redacted> {LITERAL_SECRET}",
+    ),
+    (
+        "VllmServer",
+        lambda: _server(download=ModelDownload(wait_env={"X": LEAK})),
+        f"ModelDownload: wait_env['X']=<str, redacted> {LITERAL_SECRET}",
+    ),
+    ("RayCluster", lambda: _ray(hf_token=LEAK), _not_a_reference("RayClusterProps", "hf_token")),
+    ("RayCluster", lambda: _ray(api_key=LEAK), _not_a_reference("RayClusterProps", "api_key")),
+    ("RayCluster", lambda: _ray(model=dataclasses.replace(HF, token=LEAK)), _not_a_reference("HuggingFaceModel", "token")),
+    ("RayCluster", lambda: _ray(env={"EXTRA": LEAK}), f"RayClusterProps: env['EXTRA']=<str, redacted> {LITERAL_SECRET}"),
 ]
 
 
-@pytest.mark.parametrize(("construct", "field", "make"), LITERAL_CASES, ids=[f"{c}-{f}" for c, f, _ in LITERAL_CASES])
-def test_fails_when_a_secret_field_gets_a_literal(construct: str, field: str, make: Any) -> None:
+@pytest.mark.parametrize(
+    ("construct", "make", "message"), LITERAL_CASES, ids=[f"{c}-{m.split(':')[0]}-{i}" for i, (c, _, m) in enumerate(LITERAL_CASES)]
+)
+def test_fails_when_a_secret_field_gets_a_literal(construct: str, make: Any, message: str) -> None:
     chart = _chart()
     cls = {"VllmServer": VllmServer, "RayCluster": RayCluster}[construct]
     with pytest.raises(ConfigError) as e:
-        cls(chart, "x", make())
-    assert str(e.value) == _expected("c/x", field)
-    assert LEAK not in str(e.value)
+        cls(chart, "x", make())  # the props (or a value inside them) refuse the literal before the construct is reached
+    assert str(e.value) == message
+    assert LEAK not in str(e.value) and LEAK not in repr(e.value.value)
+    assert chart_objects(chart) == [] and len(chart.node.children) == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--tokenizer", LEAK), (f"--tokenizer={LEAK}",), (LEAK,), ("--api-key", "sk-" + "z" * 40)],
+    ids=["flag-value", "inline", "bare", "api-key"],
+)
+def test_fails_when_extra_args_hold_a_secret(args: tuple[str, ...]) -> None:
+    chart = _chart()
+    with pytest.raises(ConfigError) as e:
+        VllmServer(chart, "x", _server(engine=EngineArgs(extra_args=args)))
+    assert str(e.value) == (
+        "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+        "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token)."
+    )
+    assert all(a not in str(e.value) for a in args if a.startswith(("hf_", "sk-", "--tokenizer=")))
     assert chart_objects(chart) == []
 
 
 def test_fails_when_a_model_init_job_gets_a_literal_token() -> None:
+    with pytest.raises(ConfigError) as e:
+        ModelInitJobProps(
+            server_name="llama",
+            source=dataclasses.replace(HF, token=LEAK),  # type: ignore[arg-type]
+            claim_name="cache",
+            image=Image("vllm/vllm-openai", tag="v0.33.0"),
+            labels=WorkloadLabels(instance="llama"),
+        )
+    assert str(e.value) == _not_a_reference("HuggingFaceModel", "token")
+    assert LEAK not in str(e.value)
+
+
+def test_a_model_init_job_reads_the_token_from_its_secret_file() -> None:
     chart = _chart()
     props = ModelInitJobProps(
         server_name="llama",
-        source=dataclasses.replace(HF, token=LEAK),  # type: ignore[arg-type]
+        source=dataclasses.replace(HF, token=SecretKeyRef("hf-token", "token")),
         claim_name="cache",
         image=Image("vllm/vllm-openai", tag="v0.33.0"),
-        identity=WorkloadIdentity(instance="llama"),
+        labels=WorkloadLabels(instance="llama"),
     )
-    with pytest.raises(ConfigError) as e:
-        ModelInitJob(chart, "j", props)
-    assert str(e.value) == _expected("c/j", "source.token")
-    assert chart_objects(chart) == []
+    ModelInitJob(chart, "j", props)
+    objects = chart_objects(chart)
+    assert secret_problems(objects) == []
+    (job,) = objects
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert {"name": "HF_TOKEN_PATH", "value": "/var/run/secrets/huggingface/token"} in container["env"]
+    assert all(e["name"] != "HF_TOKEN" for e in container["env"])

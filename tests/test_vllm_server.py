@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 import cdk8s
+import cdk8s_plus_27 as kplus
 import pytest
 
 from tests.conftest import by_kind, chart_objects, chart_yaml, one
 from tests.schemas import K8S_VERSIONS, k8s_errors
+from tests.wrong_types import field_cases
 from vllm_constructs import (
     ConfigError,
+    DownloadMode,
     EngineArgs,
     EnvFrom,
     ModelCache,
+    ModelDownload,
     ModelSource,
     PodOptions,
     Resources,
@@ -270,44 +275,321 @@ def test_handles(new_chart: MakeChart) -> None:
     assert server.served_model_name == "org/model"
 
 
+def test_default_child_is_the_deployment(new_chart: MakeChart) -> None:
+    server = VllmServer(new_chart(), "srv", props())
+    assert cdk8s.ApiObject.of(server) is server.deployment
+    assert cdk8s.ApiObject.of(server).kind == "Deployment"
+
+
+def test_more_handles(new_chart: MakeChart) -> None:
+    server = VllmServer(new_chart(), "srv", props(env_config={"A": "1"}, network_policy=ServerNetworkPolicy()))
+    assert (server.deployment.kind, server.service.kind) == ("Deployment", "Service")
+    assert server.cache_claim is not None and server.cache_claim.name == "llm-model-cache"
+    assert server.config_map is not None and server.config_map.name == "llm-env"
+    assert server.pdb is not None and server.pdb.kind == "PodDisruptionBudget"
+    assert server.network_policy is not None and server.network_policy.kind == "NetworkPolicy"
+    assert server.names == ServerNames.for_server("llm")
+    assert server.model_path.startswith("/models/org-model-")
+    assert server.cache_access_mode == "ReadWriteOnce"
+    facts = server.serving
+    assert (facts.server_name, facts.namespace, facts.service_name, facts.service_port) == ("llm", "test", "llm", 80)
+    assert facts.scale_target is not None and (facts.scale_target.kind, facts.scale_target.name, facts.scale_target.max_replicas) == (
+        "Deployment",
+        "llm",
+        1,
+    )
+    bare = VllmServer(new_chart(), "srv", props(model=ModelSource.image("/m"), pdb_max_unavailable=None))
+    assert (bare.cache_claim, bare.model_init_job, bare.config_map, bare.pdb, bare.network_policy) == (None, None, None, None, None)
+    assert bare.cache_access_mode is None
+
+
+@pytest.mark.parametrize("name", ["HOME", "HF_HOME", "XDG_CACHE_HOME", "VLLM_CACHE_ROOT", "VLLM_CONFIG_ROOT", "USER"])
+def test_overridable_env_is_honoured_in_the_vllm_container(new_chart: MakeChart, name: str) -> None:
+    default = {e["name"]: e["value"] for e in vllm_container(objects(new_chart(), props()))["env"] if "value" in e}
+    assert name in default, "the construct sets a default for it"
+    env = vllm_container(objects(new_chart(), props(env={name: "/data/custom"})))["env"]
+    assert [e for e in env if e["name"] == name] == [{"name": name, "value": "/data/custom"}]
+    others = {e["name"]: e.get("value") for e in env if e["name"] != name}
+    if name != "HOME":
+        assert others == {k: v for k, v in default.items() if k != name}, "only the overridden variable changes"
+
+
+def test_home_override_moves_the_default_caches(new_chart: MakeChart) -> None:
+    env = {e["name"]: e.get("value") for e in vllm_container(objects(new_chart(), props(env={"HOME": "/tmp/home"})))["env"]}
+    assert (env["HOME"], env["XDG_CACHE_HOME"], env["HF_HOME"]) == ("/tmp/home", "/tmp/home/.cache", "/tmp/home/.cache/huggingface")
+    assert (env["VLLM_CACHE_ROOT"], env["VLLM_CONFIG_ROOT"]) == ("/tmp/home/.cache/vllm", "/tmp/home/.config/vllm")
+
+
+def test_user_env_follows_the_construct_env(new_chart: MakeChart) -> None:
+    env = vllm_container(objects(new_chart(), props(env={"VLLM_LOGGING_LEVEL": "DEBUG", "POD": SecretKeyRef("s", "k"), "A": "1"})))["env"]
+    assert [e["name"] for e in env][-3:] == ["VLLM_LOGGING_LEVEL", "POD", "A"]
+
+
+def test_cdk8s_plus_objects_are_accepted_by_reference(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    token = kplus.Secret.from_secret_name(chart, "hf", "hf-token")
+    api = kplus.Secret.from_secret_name(chart, "api", "api-key")
+    account = kplus.ServiceAccount.from_service_account_name(chart, "sa", "llm-sa")
+    weights = kplus.PersistentVolumeClaim.from_claim_name(chart, "weights", "shared-weights")
+    pull = kplus.Secret.from_secret_name(chart, "pull", "regcred")
+    VllmServer(
+        chart,
+        "srv",
+        props(
+            hf_token=SecretKeyRef(token, "token"),
+            api_key=SecretKeyRef(api, "key"),
+            cache=ModelCache.existing_claim(weights),
+            env_from=(EnvFrom.secret(api),),
+            pod=PodOptions(service_account=account, image_pull_secrets=(pull,)),
+        ),
+    )
+    VllmServer(chart, "pvc", props(name="from-pvc", model=ModelSource.pvc(weights, path="llama")))
+    objs = chart_objects(chart)
+    assert by_kind(objs, "Secret") == [] and by_kind(objs, "ServiceAccount") == [], "imported objects emit nothing"
+    deployments = {d["metadata"]["name"]: d["spec"]["template"]["spec"] for d in by_kind(objs, "Deployment")}
+    pod = deployments["llm"]
+    assert pod["serviceAccountName"] == "llm-sa"
+    assert pod["imagePullSecrets"] == [{"name": "regcred"}]
+    main = next(c for c in pod["containers"] if c["name"] == "vllm")
+    assert {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {"name": "api-key", "key": "key"}}} in main["env"]
+    assert main["envFrom"] == [{"secretRef": {"name": "api-key"}}]
+    assert {v["name"]: v for v in pod["volumes"]}["model-cache"] == {
+        "name": "model-cache",
+        "persistentVolumeClaim": {"claimName": "shared-weights"},
+    }
+    job = one(objs, "Job")["spec"]["template"]["spec"]
+    assert {v["name"]: v for v in job["volumes"]}["hf-token"]["secret"]["secretName"] == "hf-token"
+    assert {v["name"]: v for v in deployments["from-pvc"]["volumes"]}["model"] == {
+        "name": "model",
+        "persistentVolumeClaim": {"claimName": "shared-weights", "readOnly": True},
+    }
+    for obj in objs:
+        for version in K8S_VERSIONS:
+            assert k8s_errors(obj, version) == [], (obj["kind"], version)
+
+
+@pytest.mark.parametrize(
+    ("build", "kind"),
+    [
+        (lambda x: SecretKeyRef(x, "k"), kplus.Secret),
+        (lambda x: PodOptions(service_account=x), kplus.ServiceAccount),
+        (ModelSource.pvc, kplus.PersistentVolumeClaim),
+        (EnvFrom.config_map, kplus.ConfigMap),
+    ],
+    ids=["Secret", "ServiceAccount", "PersistentVolumeClaim", "ConfigMap"],
+)
+def test_the_fix_for_a_wrong_reference_names_an_import_that_exists(build: Callable[[object], object], kind: type[Any]) -> None:
+    with pytest.raises(ConfigError) as info:
+        build(3)
+    method = info.value.fix.split(f"kplus.{kind.__name__}.", 1)[1].split("(", 1)[0]
+    assert callable(getattr(kind, method)), f"{kind.__name__} has no {method}"
+
+
+def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    account = kplus.ServiceAccount.from_service_account_name(chart, "sa", "llm-sa")
+    with pytest.raises(ConfigError) as info:
+        ModelCache.existing_claim(account)
+    assert str(info.value) == (
+        "ExistingClaimCache: claim_name=<cdk8s-plus-27.IServiceAccount 'llm-sa'> is neither a name nor a cdk8s-plus "
+        "PersistentVolumeClaim. Allowed: the PersistentVolumeClaim's name (a DNS-1123 subdomain) or a cdk8s_plus_27 "
+        "PersistentVolumeClaim (created or imported). Fix: pass the name, or e.g. "
+        "kplus.PersistentVolumeClaim.from_claim_name(scope, id, name)."
+    )
+    created = kplus.ConfigMap(chart, "settings")
+    with pytest.raises(ConfigError) as info:
+        SecretKeyRef(created, "key")
+    assert str(info.value).startswith(
+        f"SecretKeyRef: name=<cdk8s-plus-27.ConfigMap {created.name!r}> is neither a name nor a cdk8s-plus Secret."
+    )
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "srv", created)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        f"test/srv: props=<cdk8s-plus-27.ConfigMap {created.name!r}> is a ConfigMap. Allowed: VllmServerProps. "
+        "Fix: build the props with VllmServerProps(...)."
+    )
+    assert by_kind(chart_objects(chart), "Deployment") == []
+
+
+# --- refused when a value is built: the class name is the path -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: EngineArgs(gpu_memory_utilization=0),
+            "EngineArgs: gpu_memory_utilization=0 is out of range. Allowed: a number in (0, 1]. Fix: pick a value in range.",
+        ),
+        (
+            lambda: EngineArgs(gpu_memory_utilization=1.5),
+            "EngineArgs: gpu_memory_utilization=1.5 is out of range. Allowed: a number in (0, 1]. Fix: pick a value in range.",
+        ),
+        (
+            lambda: EngineArgs(gpu_memory_utilization=float("nan")),
+            "EngineArgs: gpu_memory_utilization=nan is not a finite number. Allowed: a finite number (no NaN or infinity). "
+            "Fix: pass a finite number.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--tensor_parallel_size=2",)),
+            "EngineArgs: extra_args='--tensor_parallel_size' repeats or contradicts a flag the construct renders from "
+            "engine.tensor_parallel_size. Allowed: flags without a typed prop. Fix: set engine.tensor_parallel_size instead.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--port", "9000")),
+            "EngineArgs: extra_args='--port' repeats or contradicts a flag the construct renders from the server's port prop. "
+            "Allowed: flags without a typed prop. Fix: set the server's port prop instead.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("-tp", "2")),
+            "EngineArgs: extra_args='-tp' repeats or contradicts a flag the construct renders from engine.tensor_parallel_size. "
+            "Allowed: flags without a typed prop. Fix: set engine.tensor_parallel_size instead.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--max-num-seqs 64",)),
+            "EngineArgs: extra_args='--max-num-seqs 64' puts a flag and its value in one string, which vLLM's parser reads as a "
+            "positional argument. Allowed: one list item per flag and per value. Fix: write ('--max-num-seqs', '64').",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--api-key", "sk-" + "a" * 40)),
+            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--api-key", "placeholder")),
+            "EngineArgs: extra_args='--api-key' repeats or contradicts a flag the construct renders from api_key (a SecretKeyRef). "
+            "Allowed: flags without a typed prop. Fix: set api_key (a SecretKeyRef) instead.",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--tokenizer", "hf_" + "a" * 30)),
+            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--tokenizer=hf_" + "a" * 30,)),
+            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
+        ),
+        (
+            lambda: EngineArgs(dtype="fp64"),
+            "EngineArgs: dtype='fp64' is not one of the allowed values. Allowed: 'auto', 'half', 'float16', 'bfloat16', 'float' or "
+            "'float32'. Fix: use the enum member or its exact value.",
+        ),
+        (
+            lambda: props(name="a" * 50),
+            f"VllmServerProps: name={'a' * 50!r} is not a DNS-1123 label short enough for every object name. Allowed: at most 45 "
+            "lower-case letters, digits and '-', starting and ending with a letter or digit. Fix: use a name such as 'llama-8b'.",
+        ),
+        (
+            lambda: props(env_config={"A": ["x"]}),
+            "VllmServerProps: env_config['A']=['x'] is a list. Allowed: a string, int, finite float or bool. "
+            "Fix: flatten the value into a string.",
+        ),
+        (
+            lambda: props(env_config={"API_KEY": "x"}),
+            "VllmServerProps: env_config['API_KEY']=<str, redacted> is a secret; a ConfigMap is stored and shown in clear text. "
+            "Allowed: non-secret settings only. Fix: keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}.",
+        ),
+        (
+            lambda: props(port=70000),
+            "VllmServerProps: port=70000 is out of range. Allowed: an integer >= 1 and <= 65535. Fix: pick a value in range.",
+        ),
+        (
+            lambda: props(pdb_max_unavailable="150%"),
+            "VllmServerProps: pdb_max_unavailable='150%' is not a count or percentage. Allowed: an integer >= 0 or a string such as "
+            "'25%'. Fix: use e.g. 1 or '25%'.",
+        ),
+        (
+            lambda: props(pdb_max_unavailable=1.5),
+            "VllmServerProps: pdb_max_unavailable=1.5 is not a count or percentage. Allowed: an integer >= 0 or a string such as "
+            "'25%'. Fix: use e.g. 1 or '25%'.",
+        ),
+        (
+            lambda: ModelSource.huggingface("not a repo", revision="main"),
+            "HuggingFaceModel: repo_id='not a repo' is not a Hugging Face repository id. Allowed: 'owner/name' of letters, digits, "
+            "'-', '_' and '.'. Fix: copy the id from the model page, e.g. 'meta-llama/Llama-3.1-8B-Instruct'.",
+        ),
+        (
+            lambda: ServerNames.for_server("1llm").__class__(
+                deployment="llm", service="1llm", pdb="llm", cache_claim="c", config_map="e", network_policy="n"
+            ),
+            "ServerNames: service='1llm' is not a Service name (DNS-1035 label). Allowed: at most 63 lower-case letters, digits and "
+            "'-', starting with a letter. Fix: start the name with a letter, e.g. 'llm-8b'.",
+        ),
+        (
+            lambda: props(model={"repo_id": "org/model"}),
+            "VllmServerProps: model={'repo_id': 'org/model'} is a dict. Allowed: ModelSource.huggingface(repo_id, revision=...), "
+            "ModelSource.s3(path, bucket=...), ModelSource.chart_s3(secret, path), ModelSource.pvc(claim_name), ModelSource.image(path). "
+            "Fix: use one of those factories.",
+        ),
+        (
+            lambda: props(hf_token="hf-token"),
+            "VllmServerProps: hf_token=<str, redacted> is a str. Allowed: a SecretKeyRef or None. Fix: pass a SecretKeyRef or None.",
+        ),
+        (
+            lambda: props(download_mode=DownloadMode.INIT_CONTAINER),
+            "VllmServerProps: download_mode=<DownloadMode.INIT_CONTAINER: 'init-container'> is not a field of VllmServerProps. "
+            "Allowed: name, model, resources, engine, image, accelerator, health, port, service_port, replicas, cache, download, "
+            "hf_token, api_key, env, part_of, pod, network_policy, gitops, lora, rollout, progress_deadline_seconds, extra_ports, "
+            "service_type, env_config, env_from, pdb_max_unavailable, names. Fix: rename it to 'download'.",
+        ),
+    ],
+)
+def test_fails_when_a_value_is_built_wrong(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        build()
+    assert str(info.value) == message
+
+
+VALID: dict[type[Any], Callable[..., object]] = {
+    VllmServerProps: props,
+    EngineArgs: EngineArgs,
+    ServerNames: lambda **kw: ServerNames(
+        **{"deployment": "d", "service": "s", "pdb": "p", "cache_claim": "c", "config_map": "m", "network_policy": "n", **kw}
+    ),
+}
+WRONG_TYPE_CASES = [(cls, name) for cls in VALID for name in sorted({f for f, _ in field_cases(cls)})]
+
+
+def test_every_field_has_wrong_types() -> None:
+    for cls, make in VALID.items():
+        assert type(make()) is cls
+        assert {f for f, _ in field_cases(cls)} == {f.name for f in dataclasses.fields(cls)}, cls
+
+
+@pytest.mark.parametrize(("cls", "field"), WRONG_TYPE_CASES, ids=[f"{c.__name__}.{f}" for c, f in WRONG_TYPE_CASES])
+def test_fails_when_any_field_gets_a_wrong_type(cls: type[Any], field: str) -> None:
+    for value in [v for name, v in field_cases(cls) if name == field]:
+        with pytest.raises(ConfigError) as info:
+            VALID[cls](**{field: value})
+        assert [(p.path, p.field) for p in info.value.problems] == [(cls.__name__, field)], (value, str(info.value))
+
+
+# --- refused when the construct is created: the construct path is the path ------------------------------
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         (
             {"resources": Resources(cpu="8", memory="64Gi", accelerators=2), "engine": EngineArgs(tensor_parallel_size=4)},
             "test/srv: engine.tensor_parallel_size=4 x pipeline_parallel_size 1 = 4 does not match the 2 accelerators per pod. "
-            "Allowed: tensor_parallel_size x pipeline_parallel_size == resources.accelerators (2). "
+            "Allowed: tensor_parallel_size x pipeline_parallel_size x data_parallel_size == resources.accelerators (2). "
             "Fix: set tensor_parallel_size=2 or resources.accelerators=4.",
+        ),
+        (
+            {
+                "resources": Resources(cpu="8", memory="64Gi", accelerators=4),
+                "engine": EngineArgs(tensor_parallel_size=2, data_parallel_size=3),
+            },
+            "test/srv: engine.tensor_parallel_size=2 x pipeline_parallel_size 1 x data_parallel_size 3 = 6 does not match the 4 "
+            "accelerators per pod. Allowed: tensor_parallel_size x pipeline_parallel_size x data_parallel_size == "
+            "resources.accelerators (4). Fix: set tensor_parallel_size=1 or resources.accelerators=6.",
         ),
         (
             {"resources": Resources(cpu="8", memory="64Gi"), "engine": EngineArgs(tensor_parallel_size=2)},
             "test/srv: engine.tensor_parallel_size=2 splits a CPU-only server. Allowed: tensor_parallel_size x "
-            "pipeline_parallel_size == 1 without accelerators. Fix: request accelerators or set both sizes to 1.",
-        ),
-        (
-            {"engine": EngineArgs(gpu_memory_utilization=0)},
-            "test/srv: engine.gpu_memory_utilization=0 is outside (0, 1]. Allowed: a fraction above 0 and at most 1, e.g. 0.9. "
-            "Fix: pass the fraction of accelerator memory vLLM may use.",
-        ),
-        (
-            {"engine": EngineArgs(gpu_memory_utilization=1.5)},
-            "test/srv: engine.gpu_memory_utilization=1.5 is outside (0, 1]. Allowed: a fraction above 0 and at most 1, e.g. 0.9. "
-            "Fix: pass the fraction of accelerator memory vLLM may use.",
-        ),
-        (
-            {"engine": EngineArgs(extra_args=("--tensor_parallel_size=2",))},
-            "test/srv: engine.extra_args='--tensor_parallel_size=2' repeats a flag the construct renders from "
-            "tensor_parallel_size. Allowed: flags without a typed prop. Fix: set tensor_parallel_size instead.",
-        ),
-        (
-            {"engine": EngineArgs(extra_args=("--port", "9000"))},
-            "test/srv: engine.extra_args='--port' repeats a flag the construct renders from port. Allowed: flags without a "
-            "typed prop. Fix: set port instead.",
-        ),
-        (
-            {"engine": EngineArgs(dtype="fp64")},
-            "test/srv: engine.dtype='fp64' is not a vLLM dtype. Allowed: auto, half, float16, bfloat16, float, float32. "
-            "Fix: use one of those.",
+            "pipeline_parallel_size x data_parallel_size == 1 without accelerators. Fix: request accelerators or set the sizes to 1.",
         ),
         (
             {"name": "vllm"},
@@ -316,36 +598,113 @@ def test_handles(new_chart: MakeChart) -> None:
             "Fix: rename the server or the Service, e.g. 'vllm-llama'.",
         ),
         (
-            {"name": "a" * 50},
-            f"test/srv: name={'a' * 50!r} is 50 characters, too long once suffixed with '-download-12345678'. "
-            "Allowed: at most 45 characters. Fix: choose a shorter name.",
+            {"env": {"HF_HUB_OFFLINE": "0"}},
+            "test/srv: env='HF_HUB_OFFLINE' is set by the construct (the server runs offline from verified files). "
+            "Allowed: names the construct does not own. Fix: use the typed prop or drop the variable.",
         ),
         (
-            {"env": {"HF_HUB_OFFLINE": "0"}},
-            "test/srv: env='HF_HUB_OFFLINE' is set by the construct already. Allowed: names the construct does not set (it sets "
+            {"env": {"TRANSFORMERS_OFFLINE": "0"}},
+            "test/srv: env='TRANSFORMERS_OFFLINE' is set by the construct (the server runs offline from verified files). "
+            "Allowed: names the construct does not own. Fix: use the typed prop or drop the variable.",
+        ),
+        (
+            {"env": {"VLLM_API_KEY": SecretKeyRef("api", "key")}},
+            "test/srv: env='VLLM_API_KEY' is set by the construct (api_key). Allowed: names the construct does not own. "
+            "Fix: use the typed prop or drop the variable.",
+        ),
+        (
+            {"env": {"HF_TOKEN": SecretKeyRef("hf", "token")}},
+            "test/srv: env='HF_TOKEN' is set by the construct (hf_token, given to the download only: the server runs offline). "
+            "Allowed: names the construct does not own. Fix: use the typed prop or drop the variable.",
+        ),
+        (
+            {"env": {"VLLM_NO_USAGE_STATS": "0"}},
+            "test/srv: env='VLLM_NO_USAGE_STATS' is set by the construct already. Allowed: names the construct does not set (it sets "
             "DO_NOT_TRACK, HF_HOME, HF_HUB_OFFLINE, HOME, TRANSFORMERS_OFFLINE, USER, VLLM_CACHE_ROOT, VLLM_CONFIG_ROOT, "
             "VLLM_NO_USAGE_STATS, XDG_CACHE_HOME). Fix: use the typed prop (hf_token, api_key, ...) or drop the variable.",
         ),
         (
-            {"env_config": {"A": ["x"]}},
-            "test/srv: env_config['A']=['x'] is not a scalar. Allowed: a string, number or boolean. Fix: flatten the value into a string.",
+            {"env_config": {"HOME": "/x"}},
+            "test/srv: env_config='HOME' is set by the construct or env already (to '/home/vllm'), and container env wins over the "
+            "ConfigMap. Allowed: names not otherwise set, or the same value. Fix: remove one of the two.",
         ),
         (
-            {"port": 70000},
-            "test/srv: port=70000 is out of range. Allowed: an integer >= 1 and <= 65535. Fix: pick a value in range.",
+            {"model": ModelSource.s3("m/x", bucket="models"), "hf_token": SecretKeyRef("hf", "token")},
+            "test/srv: hf_token='hf' is set, but the model source (S3Model) never uses a Hugging Face token. Allowed: hf_token only "
+            "with ModelSource.huggingface(...). Fix: drop hf_token (S3 credentials go in ModelSource.s3(credentials=...)).",
         ),
         (
-            {"pdb_max_unavailable": "150%"},
-            "test/srv: pdb_max_unavailable='150%' is not a count or percentage. Allowed: an integer >= 0 or a string such as "
-            "'50%'. Fix: use e.g. 1 or '50%'.",
+            {"model": ModelSource.pvc("weights"), "hf_token": SecretKeyRef("hf", "token")},
+            "test/srv: hf_token='hf' is set, but the model source (PvcModel) never uses a Hugging Face token. Allowed: hf_token only "
+            "with ModelSource.huggingface(...). Fix: drop hf_token (S3 credentials go in ModelSource.s3(credentials=...)).",
         ),
         (
-            {"resources": Resources(cpu="8", memory="64Gi", accelerators=1), "extra_ports": ()}
-            | {"model": ModelSource.huggingface("not a repo", revision="main")},
-            "test/srv: model.repo_id='not a repo' is not a Hugging Face repository id. Allowed: 'owner/name' of letters, digits, "
-            "'-', '_' and '.'. Fix: copy the id from the model page, e.g. 'meta-llama/Llama-3.1-8B-Instruct'.",
+            {"model": ModelSource.image("/m"), "hf_token": SecretKeyRef("hf", "token")},
+            "test/srv: hf_token='hf' is set, but the model source (ImageModel) never uses a Hugging Face token. Allowed: hf_token only "
+            "with ModelSource.huggingface(...). Fix: drop hf_token (S3 credentials go in ModelSource.s3(credentials=...)).",
+        ),
+        (
+            {"model": ModelSource.image("/m"), "cache": ModelCache.pvc("10Gi")},
+            "test/srv: cache='NewClaimCache' is set, but a ImageModel downloads nothing into it. Allowed: a cache only with "
+            "ModelSource.huggingface(...) or ModelSource.s3(...). Fix: drop cache.",
+        ),
+        (
+            {"download": ModelDownload(mode=DownloadMode.SERVER), "model": ModelSource.s3("m/x", bucket="models")},
+            "test/srv: download.mode='server' lets vLLM download at start, but a S3Model is not a hub model. Allowed: "
+            "DownloadMode.SERVER only with ModelSource.huggingface(...). Fix: use DownloadMode.JOB (or INIT_CONTAINER) for S3, or no "
+            "download for pvc/image sources.",
         ),
     ],
 )
 def test_fails_when_props_are_invalid(new_chart: MakeChart, overrides: dict[str, Any], message: str) -> None:
     assert error(new_chart(), props(**overrides)) == message
+
+
+def test_fails_when_two_servers_share_a_name_in_one_namespace(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    VllmServer(chart, "a", props())
+    before = chart_objects(chart)
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "b", props(names=ServerNames.helm_chart("other")))  # distinct object names, same selector
+    assert str(info.value) == (
+        "test/b: name='llm' is already used by test/a in namespace 'test', so the two would select each other's pods. "
+        "Allowed: one server name per component and namespace. Fix: give each server a distinct name."
+    )
+    assert chart_objects(chart) == before
+    assert [c.node.id for c in chart.node.children] == ["a"]
+
+
+def test_fails_when_two_servers_emit_the_same_object(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    VllmServer(chart, "a", props())
+    before = chart_objects(chart)
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "b", props(name="other", names=ServerNames.for_server("llm")))
+    assert str(info.value).startswith(
+        "test/b: PersistentVolumeClaim/llm-model-cache='llm-model-cache' is emitted by test/a already in namespace 'test', and "
+        "Kubernetes keeps one object per kind, namespace and name."
+    )
+    assert chart_objects(chart) == before
+    assert len(chart.node.children) == 1
+
+
+def test_fails_when_a_construct_id_is_taken(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    VllmServer(chart, "srv", props())
+    before = chart_objects(chart)
+    with pytest.raises(ConfigError) as info:
+        VllmServer(chart, "srv", props(name="other"))
+    assert str(info.value) == (
+        "test/srv: id='srv' is already used by another construct in test. Allowed: one construct per id in a scope. "
+        "Fix: give each construct its own id."
+    )
+    assert chart_objects(chart) == before
+    assert len(chart.node.children) == 1
+    VllmServer(chart, "srv2", props(name="other"))  # the refused server claimed nothing
+
+
+def test_servers_with_one_name_in_two_namespaces_are_fine() -> None:
+    app = cdk8s.App()
+    for ns in ("a", "b"):
+        VllmServer(cdk8s.Chart(app, ns, namespace=ns, disable_resource_name_hashes=True), "srv", props())
+    assert len(app.charts) == 2

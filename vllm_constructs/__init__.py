@@ -15,6 +15,7 @@ from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDe
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
 from .core.gateway import Backend, GatewayNetworkPolicy, GatewayRef, InferenceGatewayProps, ModelRoute, RoutingMode
+from .core.gitops import GitOpsOptions
 from .core.ingress import InferenceIngressProps, IngressController, IngressEndpoint
 from .core.lora import LoraAdapter, LoraOptions
 from .core.model import (
@@ -116,6 +117,7 @@ __all__ = [
     "FieldRef",
     "GatewayNetworkPolicy",
     "GatewayRef",
+    "GitOpsOptions",
     "GpuDeployment",
     "GpuDeploymentProps",
     "GpuProductAffinity",

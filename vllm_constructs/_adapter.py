@@ -9,6 +9,7 @@ string as null). The test suite validates every object strictly against the Kube
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -19,7 +20,7 @@ from constructs import Construct, IConstruct, IValidation
 
 from .core.objects import KubeObject
 from .core.validation import Redacted
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 
 __all__ = ["check_app", "emit", "namespace_of", "path_of", "prepare", "synth"]
 
@@ -99,16 +100,17 @@ def prepare(scope: object, construct_id: object, owner: str) -> tuple[str, str]:
             allowed="a non-empty str without '/'",
             fix="pass an id such as 'llama-8b'",
         )
-    if scope.node.try_find_child(construct_id) is not None:
+    namespace = namespace_of(scope)
+    if namespace and (len(namespace) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)):
         raise ConfigError(
             path=where,
-            field="id",
-            value=construct_id,
-            problem=f"is already used by another construct in {parent or 'the app'}",
-            allowed="one construct per id in a scope",
-            fix="give each construct its own id",
+            field="namespace",
+            value=namespace,
+            problem="(the chart's) is not a DNS-1123 label, so the API server refuses every object in it",
+            allowed="at most 63 lower-case letters, digits and '-', starting and ending with a letter or digit",
+            fix="create the chart with a namespace such as 'llm'",
         )
-    return where, namespace_of(scope)
+    return where, namespace
 
 
 # ------------------------------------------------------------------------------------------------ App-wide registry
@@ -119,6 +121,8 @@ class Registry:
     """Objects and selectors taken in one App, so two constructs never emit one object twice."""
 
     objects: dict[Key, str] = field(default_factory=dict)
+    emitted: set[int] = field(default_factory=set)
+    """``id()`` of every ApiObject the constructs emitted (already checked when planned)."""
     selectors: dict[tuple[str, tuple[tuple[str, str], ...]], str] = field(default_factory=dict)
     claims: dict[str, str] = field(default_factory=dict)
 
@@ -132,29 +136,42 @@ def registry_of(scope: IConstruct) -> Registry:
     return reg  # type: ignore[no-any-return]
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusive:
+    """Something only one construct may own in an App (e.g. the autoscaler of one workload)."""
+
+    key: str
+    field: str
+    value: object
+    what: str
+    """e.g. 'an autoscaler': the problem reads '<value> already has <what> (<owner path>)'."""
+    fix: str
+    allowed: str = ""
+    """What is allowed. Default: 'one <what> per workload'."""
+
+
 def claim(
     scope: IConstruct,
     path: str,
     namespace: str,
     planned: Iterable[KubeObject],
     selector: Mapping[str, str] | None = None,
-    exclusive: str | Sequence[str] | None = None,
+    exclusive: Exclusive | Sequence[Exclusive] | None = None,
 ) -> Callable[[], None]:
     """Check that nothing in the App already uses these objects (kind, namespace, name), this selector in the
     namespace, or the exclusive keys (e.g. 'autoscaler of X'); return the function that records them once created."""
     reg = registry_of(scope)
-    keys_taken = [exclusive] if isinstance(exclusive, str) else list(exclusive or ())
-    for taken in keys_taken:
-        if taken in reg.claims:
+    taken = [exclusive] if isinstance(exclusive, Exclusive) else list(exclusive or ())
+    for one in taken:
+        if one.key in reg.claims:
             raise ConfigError(
                 path=path,
-                field="target",
-                value=taken,
-                problem=f"is already taken by {reg.claims[taken]}",
-                allowed="one per target",
-                fix="combine them into one",
+                field=one.field,
+                value=one.value,
+                problem=f"already has {one.what} ({reg.claims[one.key]})",
+                allowed=one.allowed or f"one {one.what.removeprefix('an ').removeprefix('a ')} per workload",
+                fix=one.fix,
             )
-
     sel_key = (namespace or "default", tuple(sorted(selector.items()))) if selector else None
     if sel_key is not None and sel_key in reg.selectors:
         raise ConfigError(
@@ -183,8 +200,8 @@ def claim(
             reg.objects[key] = path
         if sel_key is not None:
             reg.selectors[sel_key] = path
-        for taken in keys_taken:
-            reg.claims[taken] = path
+        for one in taken:
+            reg.claims[one.key] = path
 
     return commit
 
@@ -209,7 +226,27 @@ def emit(scope: Construct, obj: KubeObject) -> cdk8s.ApiObject:
 
 
 def emit_all(scope: Construct, planned: Sequence[KubeObject]) -> dict[str, cdk8s.ApiObject]:
-    return {obj.id: emit(scope, obj) for obj in planned}
+    emitted = {obj.id: emit(scope, obj) for obj in planned}
+    registry_of(scope).emitted.update(id(api) for api in emitted.values())
+    return emitted
+
+
+def create(construct: Construct, scope: Construct, construct_id: str, path: str) -> None:
+    """``Construct.__init__``; a taken id becomes a ConfigError (nothing else is created yet)."""
+    try:
+        Construct.__init__(construct, scope, construct_id)
+    except RuntimeError as exc:
+        if "already a Construct" not in str(exc):
+            raise
+        parent = path.rsplit("/", 1)[0] if "/" in path else "the app"
+        raise ConfigError(
+            path=path,
+            field="id",
+            value=construct_id,
+            problem=f"is already used by another construct in {parent}",
+            allowed="one construct per id in a scope",
+            fix="give each construct its own id",
+        ) from None
 
 
 def guarded(path: str, run: Callable[[], T]) -> T:
@@ -241,58 +278,69 @@ def _charts(scope: IConstruct) -> list[cdk8s.Chart]:
     return [c for c in scope.node.find_all() if cdk8s.Chart.is_chart(c)]  # type: ignore[misc]
 
 
-def rendered(scope: IConstruct) -> list[tuple[str, str, dict[str, Any]]]:
-    """(construct path, chart namespace, manifest) of every object under ``scope``; an escape-hatch patch that cannot
-    apply raises ConfigError naming its object."""
+def rendered(scope: IConstruct, *, only_hand_added: bool = False) -> list[tuple[str, str, dict[str, Any]]]:
+    """(construct path, chart namespace, manifest) of every object under ``scope`` (or only of those the constructs did
+    not plan); an escape-hatch patch that cannot apply raises ConfigError naming its object."""
+    ours = registry_of(scope).emitted if only_hand_added else set()
     out: list[tuple[str, str, dict[str, Any]]] = []
     for chart in _charts(scope):
         namespace = chart.namespace or ""
         for child in chart.node.find_all():
-            if isinstance(child, cdk8s.ApiObject):
+            if isinstance(child, cdk8s.ApiObject) and id(child) not in ours:
                 doc = guarded(child.node.path, child.to_json)
                 if doc:
                     out.append((child.node.path, namespace, dict(doc)))
     return out
 
 
-def collisions(objects: Iterable[tuple[str, str, dict[str, Any]]]) -> list[ConfigError]:
+def key_of(doc: Mapping[str, Any], chart_namespace: str) -> Key:
+    """(group, kind, namespace, name) of a manifest; a missing namespace is the chart's, else 'default'."""
+    meta = doc.get("metadata") or {}
+    meta = meta if isinstance(meta, Mapping) else {}
+    obj = KubeObject("", str(doc.get("apiVersion", "")), str(doc.get("kind", "")), str(meta.get("name", "")), {}, {})
+    return obj.key(str(meta.get("namespace") or chart_namespace))
+
+
+def collisions(entries: Iterable[tuple[str, Key]]) -> list[Problem]:
+    """One problem per object whose (group, kind, namespace, name) an earlier entry already has."""
     seen: dict[Key, str] = {}
-    errors: list[ConfigError] = []
-    for path, chart_ns, doc in objects:
-        meta = doc.get("metadata") or {}
-        api = str(doc.get("apiVersion", ""))
-        kind = str(doc.get("kind", ""))
-        obj = KubeObject("", api, kind, str(meta.get("name", "")), {}, {})
-        key = obj.key(str(meta.get("namespace") or chart_ns))
+    problems: list[Problem] = []
+    for path, key in entries:
         if key in seen:
-            errors.append(
-                ConfigError(
-                    path=path,
-                    field=f"{kind}/{key[3]}",
-                    value=key[3],
-                    problem=f"is also emitted by {seen[key]} in namespace {key[2]!r}, and Kubernetes keeps one object per kind, namespace and name",
-                    allowed="unique names per kind and namespace across the whole app",
-                    fix="rename one of them",
+            problems.append(
+                Problem(
+                    path,
+                    f"{key[1]}/{key[3]}",
+                    key[3],
+                    f"is also emitted by {seen[key]} in namespace {key[2]!r}, and Kubernetes keeps one object per kind, namespace and name",
+                    "unique names per kind and namespace across the whole app",
+                    "rename one of them",
                 )
             )
         seen.setdefault(key, path)
-    return errors
+    return problems
 
 
-def check_app(scope: IConstruct) -> list[tuple[str, str, dict[str, Any]]]:
-    """Everything cdk8s would write, checked: escape hatches apply, and no two objects share kind, namespace and
-    name (a chart without namespace counts as 'default'). Raises ConfigError; returns the rendered objects."""
-    objects = rendered(scope)
-    problems = [p for err in collisions(objects) for p in err.problems]
+def check_app(scope: IConstruct) -> None:
+    """Refuse what cdk8s would write wrongly: hand-added objects that collide with each other or with the constructs'
+    objects (same kind, namespace and name; a chart without namespace counts as 'default'), and escape-hatch patches
+    of hand-added objects that cannot apply. Raises ConfigError naming the object."""
+    entries = [(path, key) for key, path in registry_of(scope).objects.items()]
+    entries += [(path, key_of(doc, ns)) for path, ns, doc in rendered(scope, only_hand_added=True)]
+    problems = collisions(entries)
     if problems:
         raise ConfigError.of(problems)
-    return objects
 
 
 def synth(app: cdk8s.App) -> None:
-    """``app.synth()`` after :func:`check_app`: nothing is written unless every object is sound."""
+    """``app.synth()`` after :func:`check_app`; a failure while writing (e.g. an escape-hatch JSON patch that cannot
+    apply) becomes a ConfigError naming the object. Nothing is written unless every object is sound."""
     check_app(app)
-    guarded("app", app.synth)
+    try:
+        app.synth()
+    except (RuntimeError, jsii.errors.JSIIError):
+        rendered(app)  # raises the ConfigError naming the object whose patches fail
+        raise
 
 
 @jsii.implements(IValidation)

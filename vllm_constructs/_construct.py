@@ -10,7 +10,7 @@ import cdk8s
 import cdk8s_plus_27 as kplus
 from constructs import Construct
 
-from ._adapter import adopt, claim, emit_all, guarded, prepare, watch_app
+from ._adapter import Exclusive, adopt, claim, create, emit_all, prepare, watch_app
 from .core.objects import KubeObject
 from .core.serving import ServingFacts
 from .core.validation import validate_instance
@@ -35,7 +35,7 @@ def build(
     *,
     objects: Callable[[P], Sequence[KubeObject]] = lambda p: p.objects,  # type: ignore[attr-defined]
     selector: Mapping[str, str] | Callable[[P], Mapping[str, str] | None] | None = None,
-    exclusive: Callable[[P], str | Sequence[str] | None] | None = None,
+    exclusive: Callable[[P], Exclusive | Sequence[Exclusive] | None] | None = None,
 ) -> tuple[P, dict[str, cdk8s.ApiObject]]:
     """Create ``construct`` from ``props``: check scope, id and props type, plan (pure), claim the objects in the App,
     then add one ApiObject per planned object. Any ConfigError leaves the App as it was."""
@@ -46,7 +46,7 @@ def build(
     planned = plan(path, namespace)
     sel = selector(planned) if callable(selector) else selector
     commit = claim(scope, path, namespace, objects(planned), sel, exclusive(planned) if exclusive else None)
-    guarded(path, lambda: Construct.__init__(construct, scope, construct_id))
+    create(construct, scope, construct_id, path)
     adopt(construct, scope, construct_id, path, namespace)
     emitted = emit_all(construct, objects(planned))
     commit()

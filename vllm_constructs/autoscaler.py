@@ -7,6 +7,7 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
+from ._adapter import Exclusive
 from ._construct import build
 from .core.autoscaling import (
     AutoscalerProps,
@@ -40,10 +41,15 @@ class Autoscaler(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: AutoscalerProps) -> None:
-        def exclusive(plan: object) -> str:
-            target = props.target.serving.scale_target
+        def exclusive(plan: object) -> Exclusive:
             facts = props.target.serving
-            return f"autoscaler of {facts.namespace or 'default'}/{target.kind if target else ''}/{target.name if target else facts.server_name}"
+            return Exclusive(
+                key=f"autoscaler of {facts.namespace or 'default'}/{facts.server_name}",
+                field="target",
+                value=facts.server_name,
+                what="an autoscaler",
+                fix="combine the metrics into one Autoscaler: two would fight over its replicas",
+            )
 
         plan, objs = build(
             self, scope, construct_id, props, AutoscalerProps, lambda path, ns: plan_autoscaler(path, props), exclusive=exclusive
@@ -51,7 +57,6 @@ class Autoscaler(Construct):
         self.resource: cdk8s.ApiObject = objs["Resource"]
         self.adapter_rules: cdk8s.ApiObject | None = objs.get("AdapterRules")
         self.series: ServerSeries = props.target.serving.series
-        self.node.default_child = self.resource
         props.target.hand_replicas_to_autoscaler()
 
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError
+from .plan_cli import add_plan_parser, run_plan
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,12 +29,21 @@ def _parser() -> argparse.ArgumentParser:
             p.add_argument("--output-dir", metavar="DIR", help="write <release>.k8s.yaml into DIR instead of printing")
         else:
             p.add_argument("-o", "--output", metavar="FILE", help="write the module to FILE instead of printing")
+    sub.add_parser("diff", add_help=False, help="what applying new manifests over old ones does (vllm-constructs diff --help)")
+    add_plan_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["diff"]:  # pure Python (vllm_constructs.gitops_diff): dispatched before anything starts jsii
+        from .gitops_diff import main as diff  # noqa: PLC0415
+
+        return diff(argv[1:])
     args = _parser().parse_args(argv)
+    if args.command == "plan":  # the pure capacity plan: never starts Node for the ad hoc form
+        return run_plan(args)
     from .helm import load_values, migrate_source, render_template  # noqa: PLC0415 - starts the jsii runtime
 
     try:

@@ -34,7 +34,6 @@ class GpuDeployment(Construct):
         )
         self._plan: DeploymentPlan = plan
         self.resource: cdk8s.ApiObject = objs["Resource"]
-        self.node.default_child = self.resource
 
     @property
     def serving(self) -> ServingFacts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
+from ._adapter import Exclusive
 from ._construct import build
 from .core.gateway import (
     BASE_MODEL_HEADER,
@@ -46,10 +47,20 @@ class InferenceGateway(Construct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: InferenceGatewayProps) -> None:
-        def claims(plan: GatewayPlan) -> tuple[str, ...]:
+        def claims(plan: GatewayPlan) -> tuple[Exclusive, ...]:
             gw = props.gateway
             where = f"{gw.namespace or plan.namespace or 'default'}/{gw.name}"
-            return tuple(f"model {name!r} on Gateway {where}" for name in plan.claims)
+            return tuple(
+                Exclusive(
+                    key=f"model {name!r} on Gateway {where}",
+                    field="models",
+                    value=name,
+                    what=f"a route on Gateway {where}",
+                    fix="route each model through one InferenceGateway per Gateway (or attach the second to another Gateway)",
+                    allowed="one route per model name and Gateway",
+                )
+                for name in plan.claims
+            )
 
         plan, objs = build(
             self,

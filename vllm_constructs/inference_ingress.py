@@ -6,6 +6,7 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
+from ._adapter import Exclusive
 from ._construct import build
 from .core.ingress import InferenceIngressProps, IngressController, IngressEndpoint, IngressPlan, plan_ingress
 
@@ -27,7 +28,17 @@ class InferenceIngress(Construct):
             props,
             InferenceIngressProps,
             lambda path, ns: plan_ingress(path, ns, props),
-            exclusive=lambda p: p.claims,
+            exclusive=lambda p: tuple(
+                Exclusive(
+                    key=claim,
+                    field="endpoints",
+                    value=claim.split(" ", 2)[2],
+                    what=f"an Ingress of class {props.ingress_class_name}",
+                    fix="give each endpoint its own host or path_prefix",
+                    allowed="one Ingress per class, host and path",
+                )
+                for claim in p.claims
+            ),
         )
         self.plan: IngressPlan = plan
         self.ingresses: dict[str, cdk8s.ApiObject] = {o.name: objs[o.id] for o in plan.objects}

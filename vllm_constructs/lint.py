@@ -23,6 +23,11 @@ Rules (id: default severity):
 - ``host-network``: warning. ``hostNetwork: true`` (opt-in ``PodOptions(host_network=True)``).
 - ``added-capabilities``: warning. Linux capabilities added to a container (opt-in ``Rdma`` adds IPC_LOCK;
   ``SecurityProfile(add_capabilities=...)`` adds any).
+- ``capacity-low-concurrency``: warning. The workload's capacity plan (annotation ``vllm-constructs.io/capacity``)
+  holds fewer than :data:`LOW_CONCURRENCY` requests of max_model_len in the KV cache of the smallest allowed GPU.
+- ``capacity-slow-startup``: warning. Reading the weights at the plan's assumed bandwidth takes longer than the
+  startup probe's budget.
+- ``capacity-pod-memory``: warning. The memory limit is below vLLM's estimated host memory plus the /dev/shm size.
 
 :class:`LintPolicy` raises or lowers a rule's severity, disables rules, or waives one rule under one construct
 path with a stated reason. :func:`assert_clean` raises :class:`~vllm_constructs.errors.ConfigError` listing every
@@ -41,6 +46,8 @@ from typing import Any, TextIO
 import cdk8s
 from constructs import IConstruct
 
+from .core.capacity.server_plan import ANNOTATION as CAPACITY_ANNOTATION
+from .core.capacity.server_plan import from_annotation
 from .errors import ConfigError
 
 __all__ = ["RULES", "Finding", "LintPolicy", "Severity", "Waiver", "assert_clean", "lint", "report"]
@@ -66,6 +73,9 @@ RULES: Mapping[str, Severity] = {
     "hf-revision-branch": Severity.WARNING,
     "host-network": Severity.WARNING,
     "added-capabilities": Severity.WARNING,
+    "capacity-low-concurrency": Severity.WARNING,
+    "capacity-slow-startup": Severity.WARNING,
+    "capacity-pod-memory": Severity.WARNING,
 }
 """Every rule id and its default severity."""
 
@@ -537,6 +547,44 @@ def _privileges(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
             )
 
 
+LOW_CONCURRENCY = 2.0
+"""Fewer full-length requests than this in the KV cache is a marginal plan (capacity-low-concurrency)."""
+
+
+def _capacity(obj: _Object) -> Iterator[_Raw]:
+    """Findings from the capacity plan a vLLM workload carries (see vllm_constructs.core.capacity)."""
+    text = ((obj.body.get("metadata") or {}).get("annotations") or {}).get(CAPACITY_ANNOTATION)
+    plan = from_annotation(text) if isinstance(text, str) else None
+    if plan is None:
+        return
+    concurrency, gpu = plan.get("max_concurrency"), plan.get("gpu")
+    if isinstance(concurrency, int | float) and concurrency < LOW_CONCURRENCY:
+        yield (
+            "capacity-low-concurrency",
+            obj,
+            f"the KV cache on {gpu} holds {plan.get('kv_cache_tokens')} tokens, {concurrency}x max_model_len {plan.get('max_model_len')}: "
+            "requests queue as soon as a second long one arrives; lower max_model_len, raise tensor_parallel_size, use fp8 KV "
+            "(engine.kv_cache_dtype='fp8') or require a larger GPU (run `vllm-constructs plan` to compare)",
+        )
+    load, budget = plan.get("estimated_startup_seconds"), plan.get("startup_budget_seconds")
+    if isinstance(load, int) and isinstance(budget, int) and load > budget:
+        yield (
+            "capacity-slow-startup",
+            obj,
+            f"loading {plan.get('model')} is estimated at {load} s (weights at the assumed cache bandwidth plus compile and CUDA "
+            f"graphs), above the startup budget of {budget} s: the kubelet would restart the pod mid-load; raise "
+            "health.startup_timeout_seconds or use faster model storage",
+        )
+    limit, host, shm = plan.get("memory_limit_gib"), plan.get("host_memory_estimate_gib"), plan.get("shm_gib") or 0
+    if isinstance(limit, int | float) and isinstance(host, int | float) and limit < host + shm:
+        yield (
+            "capacity-pod-memory",
+            obj,
+            f"the memory limit ({limit} GiB) is below vLLM's estimated host memory ({host} GiB) plus /dev/shm ({shm} GiB, memory-backed): "
+            "the container risks an OOM kill while loading; raise resources.memory",
+        )
+
+
 _POD_RULES = (_images, _limits, _probes, _shm, _service_links, _extended, _hf_revisions, _privileges)
 
 
@@ -553,6 +601,7 @@ def lint(scope: IConstruct, policy: LintPolicy | None = None) -> list[Finding]:
     for o in objects:
         raw.extend(_selectors(o, templates))
         raw.extend(_scale_targets(o, objects))
+        raw.extend(_capacity(o))
     findings: list[Finding] = []
     seen: set[tuple[str, str, str]] = set()
     for rule, obj, message in raw:

@@ -29,4 +29,3 @@ class ModelInitJob(Construct):
         self.job_name: str = planned[0].name
         self.model_dir = f"{MODEL_MOUNT}/{props.source.cache_dir_name}"
         self.resource: cdk8s.ApiObject = objs["Resource"]
-        self.node.default_child = self.resource

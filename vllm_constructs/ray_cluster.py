@@ -89,7 +89,6 @@ class RayCluster(ServingConstruct):
         self._plan: ClusterPlan = plan
         self._facts = plan.serving
         self._objs = objs
-        self.node.default_child = objs["Resource"]
 
     @property
     def resource(self) -> cdk8s.ApiObject:

@@ -38,11 +38,10 @@ class VllmServer(ServingConstruct):
         self._plan: ServerPlan = plan
         self._facts = plan.serving
         self._objs = objs
-        self.node.default_child = objs["Deployment"]
 
     @property
     def deployment(self) -> cdk8s.ApiObject:
-        return self._objs["Deployment"]
+        return self._objs["Resource"]
 
     @property
     def service(self) -> cdk8s.ApiObject:

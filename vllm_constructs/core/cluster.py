@@ -12,10 +12,12 @@ from typing import Annotated, Any
 from pydantic import AfterValidator
 
 from . import objects
+from .capacity.server_plan import with_capacity
 from .engine import ArgsCheck
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
 from .lora import plan_lora
 from .model import AccessMode, script
+from .gitops import annotate
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
@@ -432,7 +434,9 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         }
         np_spec = network_policy_spec(p.network_policy, peers, p.port, peers=peers)
         planned.append(objects.network_policy("NetworkPolicy", p.name, obj_labels, np_spec))
-    return ClusterPlan(planned, lora.add_facts(_facts(p, namespace, labels, leader, served)))
+    facts = lora.add_facts(_facts(p, namespace, labels, leader, served))
+    planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
+    return ClusterPlan(annotate(planned, p.gitops), facts)
 
 
 def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: JsonObject, served: str) -> ServingFacts:

@@ -15,14 +15,15 @@ from functools import cache
 from importlib.resources import files
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, PlainValidator
 
 from .validation import (
     INT32_MAX,
     ClaimName,
     DnsSubdomain,
-    HttpUrl,
     Quantity,
+    _a,
+    _http_url,
     content_hash,
     fail,
     in_range,
@@ -431,15 +432,15 @@ def _bucket_or_ref(value: Any) -> Any:
         return value
     if isinstance(value, str):
         return _bucket(value)
-    raise problem("s3_bucket", f"is a {type(value).__name__}", "a bucket name or a SecretKeyRef", "pass the bucket's name")
+    raise problem("s3_bucket", f"is {_a(type(value).__name__)}", "a bucket name or a SecretKeyRef", "pass the bucket's name")
 
 
 def _endpoint_or_ref(value: Any) -> Any:
     if isinstance(value, SecretKeyRef):
         return value
     if isinstance(value, str):
-        return value
-    raise problem("s3_endpoint", f"is a {type(value).__name__}", "an http(s) URL or a SecretKeyRef", "pass the endpoint URL")
+        return _http_url(value)
+    raise problem("s3_endpoint", f"is {_a(type(value).__name__)}", "an http(s) URL or a SecretKeyRef", "pass the endpoint URL")
 
 
 @value_class(kw_only=True)
@@ -449,8 +450,9 @@ class S3Model(ModelSource):
     kind: ClassVar[str] = "s3"
     downloads: ClassVar[bool] = True
     path: Annotated[str, AfterValidator(_s3_path)]
-    bucket: Annotated[str | SecretKeyRef, AfterValidator(_bucket_or_ref)]
-    endpoint: HttpUrl | SecretKeyRef | None = None
+    # one validator per union field: a pydantic union would report once per member, with internal member names
+    bucket: Annotated[str | SecretKeyRef, PlainValidator(_bucket_or_ref)]
+    endpoint: Annotated[str | SecretKeyRef, PlainValidator(_endpoint_or_ref)] | None = None
     region: Annotated[str, AfterValidator(_region)] | None = None
     credentials: S3Credentials | None = None
     revision: Revision = "unversioned"

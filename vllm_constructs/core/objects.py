@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
 from .validation import Cidr, Labels, Port, value_class
 from .values import WorkloadLabels
@@ -93,7 +93,7 @@ class ServerNetworkPolicy:
     """Limit egress to DNS and the CIDRs below. Default: False (downloads and hubs need egress)."""
     egress_cidrs: tuple[Cidr, ...] = ()
     """CIDRs reachable when egress is restricted (model store, proxies). Default: none."""
-    egress_ports: tuple[Annotated[int, Port], ...] = (443,)
+    egress_ports: tuple[Port, ...] = (443,)
     """Ports allowed to egress_cidrs. Default: 443."""
 
 

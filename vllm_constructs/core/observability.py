@@ -260,7 +260,7 @@ def _monitor(facts: ServingFacts, props: ObservabilityProps, name: str, labels: 
         gvk, spec["endpoints"] = SERVICE_MONITOR, [endpoint]
     else:
         gvk, spec["podMetricsEndpoints"] = POD_MONITOR, [endpoint]
-    return KubeObject("Monitor", gvk.api_version, gvk.kind, name, labels, {"spec": spec})
+    return KubeObject("Resource", gvk.api_version, gvk.kind, name, labels, {"spec": spec})
 
 
 def _rules(facts: ServingFacts, props: ObservabilityProps, name: str, labels: Mapping[str, str]) -> KubeObject:

@@ -31,6 +31,9 @@ from .values import (
 
 __all__ = ["MainContainer", "PodInputs", "deployment_spec", "pod_template"]
 
+MIN_PARALLEL_MEMORY = Decimal(2**30)
+"""Below this memory limit, a parallel engine's default /dev/shm (a quarter of the limit) is too small to be useful."""
+
 JsonObject = dict[str, Any]
 
 
@@ -101,6 +104,14 @@ def check_ports(check: Checker, ports: list[ContainerPort]) -> None:
 def resolve_shared_memory(check: Checker, pod: PodOptions, parallel: bool, memory_limit: Decimal) -> SharedMemory:
     """/dev/shm: the user's choice, else on when parallel (16Gi capped at a quarter of the memory limit)."""
     shm = pod.shared_memory
+    if shm is None and parallel and memory_limit < MIN_PARALLEL_MEMORY:
+        check.fail(
+            "resources.memory",
+            format_bytes(memory_limit),
+            "leaves no room for the /dev/shm a parallel engine needs (NCCL and the engine's workers exchange tensors there)",
+            f"a memory limit of at least {format_bytes(MIN_PARALLEL_MEMORY)} for a server that spans several accelerators",
+            "raise resources.memory (and memory_limit), or set pod.shared_memory=SharedMemory.of(size) explicitly",
+        )
     if shm is None:
         return SharedMemory.of(SharedMemory.default_size(memory_limit)) if parallel else SharedMemory.disabled()
     if shm.enabled and shm.size is not None and _bytes(shm.size) >= memory_limit:

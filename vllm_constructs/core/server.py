@@ -15,6 +15,8 @@ from pydantic import AfterValidator, PlainValidator
 
 from ..errors import ConfigError
 from . import objects
+from .gitops import annotate
+from .capacity.server_plan import with_capacity
 from .lora import plan_lora
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
@@ -35,7 +37,7 @@ from .serving import (
     revision_args,
     service_env_clash,
 )
-from .validation import Checker, EnvName, IntOrPercent, content_hash, looks_like_secret, names_a_secret, problem, value_class
+from .validation import Checker, EnvName, IntOrPercent, Redacted, content_hash, looks_like_secret, names_a_secret, problem, value_class
 from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, Volume, WorkloadLabels
 
 __all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
@@ -122,7 +124,7 @@ def _config(data: Mapping[str, Any]) -> Mapping[str, Any]:
             raise ConfigError(
                 path="",
                 field=f"[{key!r}]",
-                value="<redacted>",
+                value=Redacted("str"),
                 problem="is a secret; a ConfigMap is stored and shown in clear text",
                 allowed="non-secret settings only",
                 fix="keep the value in a Secret and pass it as env={name: SecretKeyRef(secret, key)}",
@@ -170,7 +172,7 @@ class ServerPlan:
     names: ServerNames
     model_path: str
     cache_access_mode: str | None
-    deployment_id: str = "Deployment"
+    deployment_id: str = "Resource"
     autoscaled: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -267,7 +269,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     check_shared(check, props)
     _check_layout(check, props)
     labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
-    readers = Readers(replicas=props.replicas, surges=props.rollout.surges)
+    readers = Readers(replicas=props.replicas, surges=props.rollout.surges, max_surge=getattr(props.rollout, "max_surge", 0))
     delivery = plan_delivery(
         check,
         props,
@@ -299,7 +301,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
     spec = deployment_spec(replicas=props.replicas, deadline=deadline, selector=labels.selector, rollout=props.rollout, template=template)
     deployment = KubeObject(
-        "Deployment", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
+        "Resource", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
     )
     service = objects.service(
         "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
@@ -311,10 +313,11 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
     facts = lora.add_facts(_facts(props, namespace, names, labels, template, served, delivery))
-    return ServerPlan(_ordered(planned), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
+    planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
+    return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 
 
-_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Deployment": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
+_ORDER = {"Env": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
 
 
 def _ordered(planned: list[KubeObject]) -> list[KubeObject]:

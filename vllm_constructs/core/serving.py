@@ -16,6 +16,7 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 from pydantic import AfterValidator
 
 from .engine import EngineArgs
+from .gitops import GitOpsOptions
 from .lora import LoraOptions
 from .model import (
     MODEL_MOUNT,
@@ -123,6 +124,8 @@ class ServingProps:
     """Scheduling, security, sidecars, metadata. Default: see PodOptions."""
     network_policy: ServerNetworkPolicy | None = None
     """Ingress only to the serving port from the allowed namespaces and pods; optional egress limits. Default: none."""
+    gitops: GitOpsOptions | None = None
+    """Argo CD sync waves and forced re-creation of the cache claim. Default: none (plain objects)."""
     lora: LoraOptions | None = None
     """LoRA adapters served next to the base model (``--enable-lora``). Default: none."""
 
@@ -289,6 +292,8 @@ class Readers:
 
     replicas: int
     surges: bool
+    max_surge: int | str = 0
+    """The rollout's surge as the user gave it (for the message)."""
     pods_per_replica: int = 1
     required_mode: AccessMode | None = None
     required_reason: str = ""
@@ -376,12 +381,13 @@ def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, read
             str(access),
             f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
             "ReadWriteMany when several pods read the cache",
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or DownloadMode.INIT_CONTAINER",
+            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache "
+            "(ModelCache.empty_dir / ephemeral) with DownloadMode.INIT_CONTAINER",
         )
     if readers.surges:
         check.fail(
             "rollout.max_surge",
-            "surge",
+            readers.max_surge,
             "starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node",
             "max_surge=0 (or Recreate) with a ReadWriteOnce cache",
             "keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache",

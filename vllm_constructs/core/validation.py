@@ -117,13 +117,37 @@ class Redacted:
 
     @classmethod
     def of(cls, value: object) -> object:
-        """The value itself when it is harmless to show, else a redacted stand-in."""
+        """The value itself when it is harmless to show, else a redacted stand-in (or a jsii object's readable name)."""
         if isinstance(value, str) and looks_like_secret(value):
             return cls(type(value).__name__)
-        return value
+        return JsiiObject.of(value)
 
     def __repr__(self) -> str:
         return f"<{self.type_name}, redacted>"
+
+
+class JsiiObject:
+    """Stands for a cdk8s or cdk8s-plus object in a message: its jsii type and name, never a memory address."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @classmethod
+    def of(cls, value: object) -> object:
+        ref = getattr(value, "__jsii_ref__", None)
+        if ref is None:
+            return value
+        kind = next(iter(getattr(ref, "interfaces", None) or ()), None) or str(getattr(ref, "ref", "")).split("@", 1)[0] or "jsii object"
+        try:
+            name = getattr(value, "name", None)
+        except Exception:  # a construct without a name property
+            name = None
+        return cls(f"<{kind} {name!r}>" if isinstance(name, str) else f"<{kind}>")
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 _TOKEN_RE = re.compile(
@@ -131,7 +155,7 @@ _TOKEN_RE = re.compile(
     r"|xox[abposr]-[A-Za-z0-9-]{10,}|eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
 )
 _SECRET_WORDS = frozenset({"TOKEN", "KEY", "SECRET", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS", "APIKEY", "PASSPHRASE"})
-_SECRET_FIELD_RE = re.compile(r"(^|_)(token|key|secret|password|credentials?|api_key|hf_token)($|_)")
+_SECRET_FIELD_RE = re.compile(r"(^|_)(token|secret|password|credentials?|api_key|hf_token)($|_)")
 
 
 def looks_like_secret(value: str) -> bool:
@@ -188,8 +212,9 @@ def _problem(err: Any, path: str, owner: type[Any] | None, fields: list[str]) ->
     top = loc[0] if loc else ""
     top_name = fields[top] if isinstance(top, int) and top < len(fields) else str(top)
     value = err.get("input") if err["type"] not in _MISSING else "(missing)"
-    if (_SECRET_FIELD_RE.search(top_name.lower()) and isinstance(value, str)) or (isinstance(value, str) and looks_like_secret(value)):
+    if isinstance(value, str) and value != "(missing)" and (_SECRET_FIELD_RE.search(top_name.lower()) or looks_like_secret(value)):
         value = Redacted(type(value).__name__)
+    value = JsiiObject.of(value)
     text, allowed, fix = _describe(err, owner, top_name)
     return Problem(path, field, value, text, allowed, fix)
 
@@ -422,8 +447,8 @@ def _absolute_path(value: str) -> str:
     return value
 
 
-def _int_or_percent(value: int | str) -> int | str:
-    if isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
+def _int_or_percent(value: object) -> int | str:
+    if not isinstance(value, int | str) or isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
     if isinstance(value, str) and not _PERCENT.fullmatch(value):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
@@ -451,10 +476,14 @@ def _resource_name(kind: str) -> Callable[[Any], str]:
             "resource_name",
             f"is neither a name nor a cdk8s-plus {kind}",
             f"the {kind}'s name (a DNS-1123 subdomain) or a cdk8s_plus_27 {kind} (created or imported)",
-            f"pass the name, or e.g. kplus.{kind}.from_{_snake(kind)}_name(scope, id, name)",
+            f"pass the name, or e.g. kplus.{kind}.{_IMPORTS.get(kind, f'from_{_snake(kind)}_name')}(scope, id, name)",
         )
 
     return to_name
+
+
+_IMPORTS = {"PersistentVolumeClaim": "from_claim_name"}
+"""cdk8s-plus import methods not named from_<kind>_name."""
 
 
 def _snake(kind: str) -> str:
@@ -518,7 +547,7 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 AbsolutePath = Annotated[str, AfterValidator(_absolute_path)]
-IntOrPercent = Annotated[int | str, AfterValidator(_int_or_percent)]
+IntOrPercent = Annotated[int | str, PlainValidator(_int_or_percent)]  # one validator: a union would report once per member
 Port = Annotated[int, in_range(1, 65535)]
 Int32 = Annotated[int, in_range(0, INT32_MAX)]
 PositiveInt32 = Annotated[int, in_range(1, INT32_MAX)]

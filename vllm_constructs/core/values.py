@@ -33,6 +33,7 @@ from .validation import (
     LabelValue,
     Port,
     Quantity,
+    Redacted,
     SecretName,
     ServiceAccountName,
     fail,
@@ -458,7 +459,7 @@ def _env_map(env: Mapping[str, Any]) -> Mapping[str, Any]:
             raise ConfigError(
                 path="",
                 field=f"[{name!r}]",
-                value="<str, redacted>",
+                value=Redacted("str"),
                 problem="is a literal secret; it would be written into the manifests in clear text",
                 allowed="SecretKeyRef(secret_name, key) for secret values; literal strings only for non-secret settings",
                 fix="create the Secret outside the manifests (kubectl create secret generic ...) and pass SecretKeyRef(name, key)",

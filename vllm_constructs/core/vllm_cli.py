@@ -81,7 +81,7 @@ def read_serve_args(tokens: Sequence[str]) -> ReadArgs:
         if sep:
             flags.append(ReadFlag(_dest(option), option, inline))
             i += 1
-        elif i + 1 < len(items) and not items[i + 1].startswith("-"):
+        elif i + 1 < len(items) and not items[i + 1].startswith("-") and not looks_like_secret(items[i + 1]):
             flags.append(ReadFlag(_dest(option), option, items[i + 1]))
             i += 2
         else:
