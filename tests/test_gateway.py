@@ -629,13 +629,14 @@ def test_two_gateways_may_not_claim_one_model_and_a_refusal_adds_nothing(chart: 
     )
     before = chart_objects(chart)
     children = len(chart.node.children)
-    # a second gateway on the same Gateway routing 'sql', the adapter of qwen... and llama again
+    # a second gateway on the same Gateway routing qwen (new) and llama (already routed by the first)
     props = InferenceGatewayProps(
         name="b", gateway=GATEWAY, models=(ModelRoute.single(qwen), ModelRoute.single(llama)), mode=RoutingMode.SERVICE
     )
     with pytest.raises(
         ConfigError,
-        match=r"test/gw2: models='meta-llama/Llama-3.1-8B-Instruct' already has a route on Gateway gateway-system/inference-gateway \(test/gw\)",
+        match=r"test/gw2: models='meta-llama/Llama-3.1-8B-Instruct' already has a route on Gateway "
+        r"gateway-system/inference-gateway \(test/gw\)",
     ):
         InferenceGateway(chart, "gw2", props)
     assert chart_objects(chart) == before and len(chart.node.children) == children
