@@ -226,8 +226,8 @@ def test_library_source_never_emits_a_secret() -> None:
 
 
 _SECRET_FIELD = re.compile(r"token|api_key|access_key|credential|password|secret")
-# a flag, and names of docker-registry Secrets (references by name): neither carries a secret value
-_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets"}
+# a flag, and names of docker-registry and TLS Secrets (references by name): none carries a secret value
+_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets", "tls_secret"}
 
 
 def _public_value_classes() -> list[type[Any]]:
