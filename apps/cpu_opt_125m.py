@@ -31,7 +31,8 @@ class CpuOpt125mChart(cdk8s.Chart):
                 name="opt-125m",
                 image=Image("public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo", tag="v0.33.0"),
                 model=ModelSource.chart_s3("minio-model-store", "opt-125m", revision="2026-11-01"),
-                engine=EngineArgs(served_model_name="opt-125m", dtype=Dtype.BFLOAT16, extra_args=("--block-size", "16")),
+                # No --block-size: vLLM's CPU attention refuses 16 (it needs a multiple of 32) and picks 128 itself.
+                engine=EngineArgs(served_model_name="opt-125m", dtype=Dtype.BFLOAT16),
                 resources=Resources(cpu="2", memory="5Gi"),
                 cache=ModelCache.pvc("2Gi"),
                 network_policy=ServerNetworkPolicy(

@@ -51,7 +51,7 @@ def _prod(region_gpu: str) -> dict[str, dict[str, object]]:
     scaling = ScalingSpec(scaling=Scaling.keda(PROMETHEUS_URL, {"vllm:num_requests_waiting": 8}), min_replicas=2, max_replicas=6)
     return {
         name: {
-            "props.engine": EngineArgs(max_model_len=32768, gpu_memory_utilization=0.92),
+            "props.engine": EngineArgs(max_model_len=32768, gpu_memory_utilization=0.95),
             "props.pod.gpu_products": GpuProductAffinity.require(region_gpu),
             "autoscaling": scaling,
         }

@@ -40,7 +40,7 @@ class Llama8bChart(cdk8s.Chart):
                 ),
                 hf_token=SecretKeyRef("hf-token", "token"),
                 api_key=SecretKeyRef("vllm-api-key", "key"),
-                engine=EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768, gpu_memory_utilization=0.92),
+                engine=EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768, gpu_memory_utilization=0.95),
                 resources=Resources(cpu="8", memory="48Gi", accelerators=1),
                 cache=ModelCache.pvc("50Gi"),
                 pod=PodOptions(gpu_products=GpuProductAffinity.require("NVIDIA-L4", "NVIDIA-A100-SXM4-80GB", "NVIDIA-H100-80GB-HBM3")),

@@ -48,7 +48,7 @@ class Llama8bHpaChart(cdk8s.Chart):
                     include=("*.json", "*.safetensors", "tokenizer*"),
                 ),
                 hf_token=SecretKeyRef("hf-token", "token"),
-                engine=EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768),
+                engine=EngineArgs(served_model_name="llama-3.1-8b-instruct", max_model_len=32768, gpu_memory_utilization=0.95),
                 resources=Resources(cpu="8", memory="48Gi", accelerators=1),
                 cache=ModelCache.pvc("50Gi", storage_class="shared-rwx", access_mode="ReadWriteMany"),
                 network_policy=ServerNetworkPolicy(

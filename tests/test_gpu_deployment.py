@@ -444,7 +444,7 @@ VALUE_ERRORS = [
         lambda: GpuDeploymentProps(name="srv", image=IMAGE, resources=Resources(cpu="1", memory="1Gi"), extra_volumes=()),
         "GpuDeploymentProps: extra_volumes=() is not a field of GpuDeploymentProps. Allowed: name, image, resources, labels, "
         "container_name, command, args, env, env_from, port, extra_ports, accelerator, parallel, health, replicas, rollout, "
-        "progress_deadline_seconds, volumes, pod. Fix: rename it to 'volumes'.",
+        "progress_deadline_seconds, volumes, pod. Fix: it is PodOptions(extra_volumes=...) since 0.2.0.",
     ),
 ]
 

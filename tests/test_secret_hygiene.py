@@ -369,7 +369,7 @@ def test_fails_when_extra_args_hold_a_secret(args: tuple[str, ...]) -> None:
     with pytest.raises(ConfigError) as e:
         VllmServer(chart, "x", _server(engine=EngineArgs(extra_args=args)))
     assert str(e.value) == (
-        "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+        "EngineArgs: extra_args=<str, redacted> holds a secret; it would be written into the manifests. Allowed: no secrets in "
         "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token)."
     )
     assert all(a not in str(e.value) for a in args if a.startswith(("hf_", "sk-", "--tokenizer=")))

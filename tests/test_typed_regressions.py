@@ -112,7 +112,7 @@ def test_model_given_as_a_string() -> None:
         (lambda: PodOptions(labels={"app.kubernetes.io/name": "x"}), "PodOptions: labels['app.kubernetes.io/name']='app.kubernetes.io/name' is a label the construct sets"),
         (lambda: props(env={"HF_TOKEN": "hf_" + "a" * 34}), "VllmServerProps: env['HF_TOKEN']=<str, redacted> is a literal secret"),
         (lambda: props(env_config={"HF_TOKEN": "x"}), "VllmServerProps: env_config['HF_TOKEN']=<str, redacted> is a secret"),
-        (lambda: EngineArgs(extra_args=("--hf-token=hf_" + "a" * 34,)), "EngineArgs: extra_args='<redacted>' holds a secret"),
+        (lambda: EngineArgs(extra_args=("--hf-token=hf_" + "a" * 34,)), "EngineArgs: extra_args=<str, redacted> holds a secret"),
         (lambda: EngineArgs(extra_args=("--max-model-len 4096",)), "EngineArgs: extra_args='--max-model-len 4096' puts a flag and its value in one string"),
         (lambda: EngineArgs(enforce_eager=True, extra_args=("--no-enforce-eager",)), "EngineArgs: extra_args='--no-enforce-eager' repeats or contradicts"),
         (lambda: EngineArgs(extra_args=("--data-parallel-size=2",)), "EngineArgs: extra_args='--data-parallel-size' repeats or contradicts"),

@@ -447,12 +447,12 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: EngineArgs(extra_args=("--max-num-seqs 64",)),
-            "EngineArgs: extra_args='--max-num-seqs 64' puts a flag and its value in one string, which vLLM's parser reads as a "
-            "positional argument. Allowed: one list item per flag and per value. Fix: write ('--max-num-seqs', '64').",
+            "EngineArgs: extra_args='--max-num-seqs 64' puts a flag and its value in one string, which vLLM's parser does not "
+            "read as that flag. Allowed: one list item per flag and per value. Fix: split it into two list items: '--max-num-seqs', '64'.",
         ),
         (
             lambda: EngineArgs(extra_args=("--api-key", "sk-" + "a" * 40)),
-            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "EngineArgs: extra_args=<str, redacted> holds a secret; it would be written into the manifests. Allowed: no secrets in "
             "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
         ),
         (
@@ -462,12 +462,12 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: EngineArgs(extra_args=("--tokenizer", "hf_" + "a" * 30)),
-            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "EngineArgs: extra_args=<str, redacted> holds a secret; it would be written into the manifests. Allowed: no secrets in "
             "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
         ),
         (
             lambda: EngineArgs(extra_args=("--tokenizer=hf_" + "a" * 30,)),
-            "EngineArgs: extra_args='<redacted>' holds a secret; it would be written into the manifests. Allowed: no secrets in "
+            "EngineArgs: extra_args=<str, redacted> holds a secret; it would be written into the manifests. Allowed: no secrets in "
             "extra_args. Fix: pass secrets as SecretKeyRef props (api_key, hf_token).",
         ),
         (
@@ -531,7 +531,7 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
             "VllmServerProps: download_mode=<DownloadMode.INIT_CONTAINER: 'init-container'> is not a field of VllmServerProps. "
             "Allowed: name, model, resources, engine, image, accelerator, health, port, service_port, replicas, cache, download, "
             "hf_token, api_key, env, part_of, pod, network_policy, gitops, lora, rollout, progress_deadline_seconds, extra_ports, "
-            "service_type, env_config, env_from, pdb_max_unavailable, names. Fix: rename it to 'download'.",
+            "service_type, env_config, env_from, pdb_max_unavailable, names. Fix: it is download=ModelDownload(mode=...) since 0.2.0.",
         ),
     ],
 )
@@ -708,3 +708,26 @@ def test_servers_with_one_name_in_two_namespaces_are_fine() -> None:
     for ns in ("a", "b"):
         VllmServer(cdk8s.Chart(app, ns, namespace=ns, disable_resource_name_hashes=True), "srv", props())
     assert len(app.charts) == 2
+
+
+def test_home_volume_follows_an_overridden_home() -> None:
+    from vllm_constructs.core.server import plan_server  # noqa: PLC0415
+
+    plan = plan_server("t/s", "t", props(env={"HOME": "/var/lib/vllm"}))
+    pod = next(o for o in plan.objects if o.kind == "Deployment").body["spec"]["template"]["spec"]
+    mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+    assert mounts["home"] == "/var/lib/vllm"
+    assert env["HOME"] == "/var/lib/vllm" and env["HF_HOME"] == "/var/lib/vllm/.cache/huggingface"
+
+
+def test_home_inside_tmp_needs_no_home_volume_and_home_in_a_read_only_mount_is_refused() -> None:
+    from vllm_constructs.core.server import plan_server  # noqa: PLC0415
+
+    plan = plan_server("t/s", "t", props(env={"HOME": "/tmp/home"}))
+    pod = next(o for o in plan.objects if o.kind == "Deployment").body["spec"]["template"]["spec"]
+    assert "home" not in {v["name"] for v in pod["volumes"]}
+    hub = ModelSource.huggingface("org/m", revision="main")
+    with pytest.raises(ConfigError) as info:
+        plan_server("t/s", "t", props(model=hub, env={"HOME": "/models/home"}))
+    assert str(info.value).startswith("t/s: env='HOME' is '/models/home', inside /models, which is mounted read-only")

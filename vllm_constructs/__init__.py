@@ -60,6 +60,7 @@ from .errors import ConfigError
 if TYPE_CHECKING:
     from ._adapter import check_app, synth
     from .autoscaler import Autoscaler
+    from .chart_release import VllmChartRelease
     from .gpu_deployment import GpuDeployment
     from .inference_gateway import InferenceGateway
     from .inference_ingress import InferenceIngress
@@ -78,6 +79,7 @@ _CONSTRUCTS = {
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
+    "VllmChartRelease": "chart_release",
     "VllmServer": "vllm_server",
     "check_app": "_adapter",
     "synth": "_adapter",
@@ -172,6 +174,7 @@ __all__ = [
     "SharedMemory",
     "Toleration",
     "TopologySpread",
+    "VllmChartRelease",
     "VllmServer",
     "VllmServerProps",
     "Volume",

@@ -77,6 +77,7 @@ def add_plan_parser(sub: Any) -> None:
     p.add_argument("--kv-cache-dtype", choices=("auto", "fp8", "fp8_e4m3", "fp8_e5m2"), default="auto")
     p.add_argument("--max-num-batched-tokens", type=_positive, metavar="N", help="default: vLLM's for the GPU class")
     p.add_argument("--max-num-seqs", type=_positive, metavar="N", help="default: vLLM's for the GPU class")
+    p.add_argument("--enforce-eager", action="store_true", help="no CUDA graphs: vLLM reserves no CUDA-graph memory")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--chart", metavar="FILE.svg", help="also write an SVG of each GPU's memory")
     p.set_defaults(plan_parser=p)
@@ -151,7 +152,7 @@ def _ad_hoc_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> di
         tensor_parallel=args.tensor_parallel_size, pipeline_parallel=args.pipeline_parallel_size, max_model_len=args.max_model_len,
         gpu_memory_utilization=args.gpu_memory_utilization, kv_bytes=1 if args.kv_cache_dtype != "auto" else 2,
         weight_bits=_weight_bits(parser, args), max_num_batched_tokens=args.max_num_batched_tokens, max_num_seqs=args.max_num_seqs,
-        large_gpu=gpu.large,
+        large_gpu=gpu.large, cuda_graph_reserve=not args.enforce_eager,
     )  # fmt: skip
     e = plan_engine(spec, gpu.memory_bytes, inputs)
     gpus = args.tensor_parallel_size * args.pipeline_parallel_size

@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from tests.conftest import IN_CI, ROOT, SHARED, shared_path
+from tests.helm.helpers import construct_objects, migrated_objects, template_objects
 from tests.helm.parity import covered, deviations, diff
 from tests.schemas import K8S_VERSIONS, is_builtin, k8s_errors
-from vllm_constructs.helm import load_values, render_template
+from vllm_constructs.helm import load_values, migrate_source, render_template
 
 RELEASE, NAMESPACE = "demo", "ns-vllm"
 DOC = ROOT / "docs" / "helm-migration.md"
@@ -123,23 +124,60 @@ def test_rendered_scenarios_validate_strictly(scenario: str) -> None:
 
 
 @pytest.mark.skipif(not SCENARIOS, reason="../shared/helm-golden is not beside this clone")
-@pytest.mark.parametrize("scenario", ["defaults", "cpu-only", "custom-objects", "hpa-cpu-memory"])
-def test_template_command_renders_the_scenario(scenario: str, tmp_path: Path) -> None:
-    """The installed console command accepts the scenario's values file and prints what the library renders."""
-    values = shared_path(f"helm-golden/{scenario}.values.yaml")
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_template_writes_what_the_construct_and_the_migrated_module_synthesize(scenario: str, tmp_path: Path) -> None:
+    """`template` (pure, no Node), `cdk8s synth` of VllmChartRelease and of the module `migrate` writes: the same objects."""
+    loaded = load_values([shared_path(f"helm-golden/{scenario}.values.yaml")])
+    ours = template_objects(RELEASE, NAMESPACE, loaded)
+    assert construct_objects(RELEASE, NAMESPACE, loaded) == ours
+    assert migrated_objects(RELEASE, NAMESPACE, loaded, tmp_path) == ours
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     exe = Path(sys.executable).parent / "vllm-constructs"
-    env = {k: v for k, v in os.environ.items() if k != "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"}
-    run = subprocess.run(
-        [str(exe), "template", RELEASE, "-f", str(values), "--namespace", NAMESPACE], capture_output=True, text=True, env=env, check=False
-    )
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, check=False, timeout=120)
+
+
+@pytest.mark.skipif(not SCENARIOS, reason="../shared/helm-golden is not beside this clone")
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_template_command_renders_the_scenario_without_node(scenario: str, tmp_path: Path) -> None:
+    """The installed command renders every scenario with Node unusable (JSII_NODE=/bin/false): nothing starts jsii.
+    Notices go to stderr, the manifests to stdout or --output-dir."""
+    values = str(shared_path(f"helm-golden/{scenario}.values.yaml"))
+    env = {**os.environ, "JSII_NODE": "/bin/false"}
+    run = _cli("template", RELEASE, "-f", values, "--namespace", NAMESPACE, env=env)
     assert run.returncode == 0, run.stderr
-    assert run.stderr == ""
+    assert all(line.startswith("notice: ") for line in run.stderr.splitlines()), run.stderr
     assert run.stdout == render_template(RELEASE, load_values([values]), namespace=NAMESPACE)
-    out = subprocess.run(
-        [str(exe), "template", RELEASE, "-f", str(values), "-n", NAMESPACE, "--output-dir", str(tmp_path)],
+    assert "notice:" not in run.stdout
+    out = _cli("template", RELEASE, "-f", values, "-n", NAMESPACE, "--output-dir", str(tmp_path), env=env)
+    assert out.returncode == 0 and out.stdout == ""
+    assert (tmp_path / f"{RELEASE}.k8s.yaml").read_text() == run.stdout
+    module = tmp_path / "apps" / "demo.py"
+    migrated = _cli("migrate", RELEASE, "-f", values, "-n", NAMESPACE, "-o", str(module), env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert module.read_text() == migrate_source(RELEASE, load_values([values]), namespace=NAMESPACE)
+
+
+@pytest.mark.skipif(not SCENARIOS, reason="../shared/helm-golden is not beside this clone")
+def test_template_and_migrate_never_load_cdk8s_or_jsii() -> None:
+    values = str(shared_path("helm-golden/custom-objects.values.yaml"))
+    code = (
+        "import sys, io, contextlib\n"
+        "from vllm_constructs.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['template', 'demo', '-f', {values!r}]) == 0\n"
+        f"    assert main(['migrate', 'demo', '-f', {values!r}]) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('cdk8s', 'cdk8s_plus_27', 'jsii', 'constructs'))\n"
+        "print(loaded)\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
+        env={**os.environ, "JSII_NODE": "/bin/false"},
     )
-    assert out.returncode == 0 and out.stdout == ""
-    assert (tmp_path / f"{RELEASE}.k8s.yaml").read_text() == run.stdout
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

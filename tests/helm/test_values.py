@@ -1,209 +1,178 @@
-"""The chart values loader: merging, --set parsing, schema intent, values-path errors, and `migrate`."""
+"""Reading values like Helm: merging files and --set, Helm's --set syntax and typing, null removing defaults, and
+errors that name the values file or --set expression first and the user's key path."""
 
 from __future__ import annotations
 
-import os
-import runpy
-import subprocess
-import sys
 from pathlib import Path
 
-import cdk8s
 import pytest
-import yaml
 
-from tests.conftest import SHARED
-from vllm_constructs import ConfigError
-from vllm_constructs.helm import load_values, migrate_source, props_from_values, render_template
+from vllm_constructs.chart import load_values, plan_release
+from vllm_constructs.chart.load import user_values
+from vllm_constructs.chart.setexpr import parse_assignments
+from vllm_constructs.errors import ConfigError
 
 
-def test_defaults_are_the_charts() -> None:
-    values = load_values()
-    assert values["image"]["repository"] == "vllm/vllm-openai"
-    assert values["extraInit"]["pvcStorage"] == "1Gi"
-    props = props_from_values("demo", values)
-    assert props.image.tag == "v0.33.0", "the chart's default 'latest' is pinned"
-    assert props.resources.accelerators == 1
-    assert props.pod.gpu_products is None, "the TYPE_GPU_USED placeholder never becomes an affinity"
-    assert props.engine.served_model_name == "opt-125m"
-    assert props.engine.enforce_eager and props.engine.dtype == "bfloat16"
-    assert props.engine.extra_args == ("--block-size", "16")
+def _error(**kwargs: object) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        plan_release("demo", "ns", load_values(**kwargs))  # type: ignore[arg-type]
+    return info.value
 
 
 def test_later_files_and_sets_win(tmp_path: Path) -> None:
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
-    a.write_text("replicaCount: 2\nlabels: {team: a}\n")
+    a.write_text("replicaCount: 2\nlabels: {team: a}\nextraInit: {pvcAccessMode: ReadWriteMany}\n")
     b.write_text("replicaCount: 3\n")
-    values = load_values(
+    loaded = load_values(
         [a, b], sets=["servicePort=9090", "image.env[0].name=X", "image.env[0].value=1"], set_strings=["containerPort=8001"]
     )
-    assert values["replicaCount"] == 3
-    assert values["labels"] == {"environment": "test", "release": "test", "team": "a"}
-    assert values["servicePort"] == 9090
-    assert values["image"]["env"] == [{"name": "X", "value": 1}]
-    assert values["containerPort"] == "8001"
-    props = props_from_values("demo", values)
-    assert props.port == 8001 and props.service_port == 9090 and props.env == {"X": "1"}
+    v = loaded.values
+    assert v.replica_count == 3
+    assert v.labels == {"environment": "test", "release": "test", "team": "a"}, "maps merge key by key with the defaults"
+    assert (v.service_port, v.container_port) == (9090, 8001)
+    assert v.image.env is not None and v.image.env[0].value == 1
+    assert loaded.origins.source(("replicaCount",)) == str(b)
+    assert loaded.origins.source(("labels", "team")) == str(a)
+    assert loaded.origins.source(("servicePort",)) == "--set servicePort=9090"
+    assert loaded.origins.source(("containerPort",)) == "--set-string containerPort=8001"
+    assert loaded.origins.source(("image", "tag")) == "values"
 
 
-def test_set_string_gpu_zero_means_cpu_only() -> None:
-    values = load_values(set_strings=[r"resources.requests.nvidia\.com/gpu=0", r"resources.limits.nvidia\.com/gpu=0"])
-    props = props_from_values("demo", values)
-    assert props.resources.accelerators == 0
-    out = render_template("demo", values, namespace="ns")
-    assert "nvidia.com/gpu" not in out and "runtimeClassName" not in out
-
-
-def test_configs_values_become_strings() -> None:
-    out = render_template("demo", load_values(sets=["configs.PORT=8000", "configs.DEBUG=true"]), namespace="ns")
-    assert 'PORT: "8000"' in out and 'DEBUG: "true"' in out
-
-
-def test_autoscaling_drops_replicas_and_makes_the_cache_shared() -> None:
-    out = render_template("demo", load_values(sets=["autoscaling.enabled=true", "autoscaling.maxReplicas=3"]), namespace="ns")
-    assert "kind: HorizontalPodAutoscaler" in out and "name: demo-hpa" in out
-    assert "ReadWriteMany" in out
-    assert "\n  replicas:" not in out
+def test_null_removes_a_default_and_lists_replace(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("startupProbe: null\ngpuModels: [NVIDIA-L4]\nreadinessProbe: {httpGet: {path: /ready}}\n")
+    loaded = load_values([values])
+    assert loaded.values.startup_probe is None
+    assert loaded.values.gpu_models == ["NVIDIA-L4"]
+    probe = loaded.values.readiness_probe
+    assert probe is not None and probe.http_get is not None
+    assert (probe.http_get.path, probe.http_get.port, probe.period_seconds) == ("/ready", 8000, 5), "maps merge with the default probe"
 
 
 @pytest.mark.parametrize(
-    ("sets", "set_strings", "message"),
+    ("argument", "expected"),
     [
-        (
-            ["resources.limits.cpu=lots"],
-            [],
-            "values: resources.limits.cpu='lots' has the wrong type. Allowed: a number or a Kubernetes quantity such as 4, '500m' "
-            "or '16Gi'. Fix: give resources.limits.cpu as a number or a Kubernetes quantity such as 4, '500m' or '16Gi'.",
-        ),
-        (
-            ["replicaCount=two"],
-            [],
-            "values: replicaCount='two' has the wrong type. Allowed: an integer (a numeric string is accepted). "
-            "Fix: give replicaCount as an integer (a numeric string is accepted).",
-        ),
-        (
-            ["image.tag=latest"],
-            [],
-            "values: image.tag='latest' is mutable: every node may run different bits. Allowed: a released version tag. "
-            "Fix: pin it, e.g. --set image.tag=v0.33.0.",
-        ),
-        (
-            [],
-            ["extraInit.s3modelpath="],
-            "values: extraInit.s3modelpath='' is empty, so the download has no source path. Allowed: the model folder inside "
-            "the bucket, e.g. 'opt-125m/'. Fix: set extraInit.s3modelpath, or extraInit.modelDownload.enabled=false.",
-        ),
-        (
-            [r"resources.limits.nvidia\.com/gpu=2"],
-            [],
-            "values: resources.limits.nvidia.com/gpu=2 differs from resources.requests.nvidia.com/gpu (1). Allowed: the same GPU "
-            "count in requests and limits. Fix: set both to the same number.",
-        ),
-        (
-            ["image.command=null"],
-            [],
-            "values: image.command=None does not start with 'vllm serve'. Allowed: ['vllm', 'serve', MODEL, flags...]. "
-            "Fix: write the full vllm serve command as the chart's default does.",
-        ),
-        (
-            ["replicaCount"],
-            [],
-            "--set: replicaCount='replicaCount' has no '='. Allowed: key.path=value. Fix: write e.g. --set replicaCount=2.",
-        ),
-        (
-            ["gpuModels=A100"],
-            [],
-            "values: gpuModels='A100' has the wrong type. Allowed: a list of strings. Fix: give gpuModels as a list of strings.",
-        ),
+        ("a=1", [(("a",), 1)]),
+        ("a=true,b=FALSE,c=Null", [(("a",), True), (("b",), False), (("c",), None)]),
+        ("a=0755", [(("a",), "0755")]),
+        ("a=0", [(("a",), 0)]),
+        ("a=-3", [(("a",), -3)]),
+        ("a=1.5", [(("a",), "1.5")]),
+        ("a.b[0].c=x", [(("a", "b", 0, "c"), "x")]),
+        (r"resources.limits.nvidia\.com/gpu=2", [(("resources", "limits", "nvidia.com/gpu"), 2)]),
+        (r"a=x\,y", [(("a",), "x,y")]),
+        ("a={x,2,true}", [(("a",), ["x", 2, True])]),
+        ("a=", [(("a",), "")]),
+        ("a=b=c", [(("a",), "b=c")]),
     ],
 )
-def test_fails_with_the_values_path(sets: list[str], set_strings: list[str], message: str) -> None:
-    with pytest.raises(ConfigError) as info:
-        render_template("demo", load_values(sets=sets, set_strings=set_strings), namespace="ns")
-    assert str(info.value) == message
+def test_set_expressions_read_like_helm(argument: str, expected: list[tuple[tuple[object, ...], object]]) -> None:
+    assert [(a.path, a.value) for a in parse_assignments(argument, as_string=False)] == expected
 
 
-def test_fails_on_a_values_file_that_is_not_a_mapping(tmp_path: Path) -> None:
-    bad = tmp_path / "v.yaml"
-    bad.write_text("- a\n- b\n")
-    with pytest.raises(ConfigError) as info:
-        load_values([bad])
-    assert str(info.value) == (
-        f"{bad}: (top level)='list' is not a mapping. Allowed: a YAML mapping of chart keys. "
-        "Fix: start the file with keys such as 'image:'."
+def test_set_string_keeps_strings() -> None:
+    assert [a.value for a in parse_assignments("a=true,b=1,c={x,1}", as_string=True)] == ["true", "1", ["x", "1"]]
+
+
+def test_set_pads_lists_and_replaces_scalars() -> None:
+    user, _ = user_values((), ["a[2]=x", "b=1", "b.c=2"], ())
+    assert user == {"a": [None, None, "x"], "b": {"c": 2}}
+
+
+@pytest.mark.parametrize(
+    ("argument", "problem"),
+    [
+        ("foo[abc]=1", "has the index [abc], which is not a list index"),
+        ("foo[0=1", "has a '[' without ']'"),
+        ("=1", "has no key"),
+        ("a..b=1", "has an empty key segment"),
+        ("a.=1", "has an empty key segment"),
+        ("a", "has no '='"),
+        ("a=1,", "has no '='"),
+        ("a[99999]=1", "which is not a list index"),
+        ("a]=1", "has a ']' without '['"),
+        ("a[0]b=1", "continues after an index"),
+        ("a={x,y", "does not close it"),
+    ],
+)
+def test_malformed_set_expressions_are_refused_by_the_expression(argument: str, problem: str) -> None:
+    err = _error(sets=[argument])
+    assert err.path.startswith("--set ")
+    assert problem in err.problem
+
+
+def test_errors_name_the_file_and_the_key_path(tmp_path: Path) -> None:
+    values = tmp_path / "values.yaml"
+    values.write_text("extraInit:\n  modelDownload:\n    image:\n      pullPolicy: always\n")
+    err = _error(files=[values])
+    assert str(err) == (
+        f"{values}: extraInit.modelDownload.image.pullPolicy='always' is not one of the allowed values. "
+        "Allowed: IfNotPresent, Always, Never. Fix: write 'Always' (Kubernetes values are case-sensitive)."
     )
 
 
-def test_template_command_reports_errors_on_stderr_and_writes_nothing() -> None:
-    exe = Path(sys.executable).parent / "vllm-constructs"
-    run = subprocess.run(
-        [str(exe), "template", "demo", "--set", "servicePort=x"], capture_output=True, text=True, check=False, env=dict(os.environ)
+def test_errors_name_the_set_expression() -> None:
+    err = _error(sets=["replicaCount=-1"])
+    assert (
+        str(err)
+        == "--set replicaCount=-1: replicaCount=-1 is out of range. Allowed: an integer from 0 to 1000. Fix: pick a value in range."
     )
-    assert run.returncode == 2
-    assert run.stdout == ""
-    assert run.stderr.startswith("error: values: servicePort='x' has the wrong type.")
 
 
-SCENARIO_FILES = sorted((SHARED / "helm-golden").glob("*.values.yaml"))
+def test_every_problem_is_reported_unknown_keys_first(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("replicaCont: 3\ncontainerPort: 70000\nmaxUnavailablePodDisruptionBudget: lots\n")
+    err = _error(files=[values])
+    assert [p.field for p in err.problems] == ["replicaCont", "containerPort", "maxUnavailablePodDisruptionBudget"]
+    assert err.problems[0].fix == "did you mean replicaCount? Otherwise remove it"
+    assert all(p.path == str(values) for p in err.problems)
+    assert "replicas=" not in str(err) and "port=" not in str(err).replace("containerPort=", "")
 
 
-@pytest.mark.skipif(not SCENARIO_FILES, reason="../shared/helm-golden is not beside this clone")
-@pytest.mark.parametrize("values_file", SCENARIO_FILES, ids=lambda p: p.name)
-def test_migrated_module_renders_what_template_renders(values_file: Path, tmp_path: Path) -> None:
-    values = load_values([values_file])
-    module = tmp_path / "migrated.py"
-    module.write_text(migrate_source("demo", values, namespace="ns-vllm"))
-    compile(module.read_text(), str(module), "exec")
-    namespace = runpy.run_path(str(module))
-    app = cdk8s.App()
-    chart_cls = next(
-        v
-        for k, v in namespace.items()
-        if k.endswith("Chart") and isinstance(v, type) and issubclass(v, cdk8s.Chart) and v is not cdk8s.Chart
-    )
-    chart = chart_cls(app)
-    assert "---\n" + cdk8s.Yaml.stringify(*chart.to_json()) == render_template("demo", values, namespace="ns-vllm")
+def test_secret_values_never_appear_in_errors(tmp_path: Path) -> None:
+    token = "hf_" + "A" * 30
+    err = _error(sets=[f"secrets.s3accesskey={token}", "secrets.s3bucketname=x", "replicaCount=x"])
+    assert token not in str(err) and token not in err.path
+    values = tmp_path / "v.yaml"
+    values.write_text("secrets:\n  s3accesskey: 12\n")
+    err = _error(files=[values])
+    assert err.field == "secrets.s3accesskey" and "12" not in str(err)
 
 
-def _deployment_pod(values: dict[str, object]) -> dict[str, object]:
-    docs = [d for d in yaml.safe_load_all(render_template("demo", values, namespace="ns")) if d]
-    pod: dict[str, object] = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
-    return pod
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("- a\n- b\n", "is not a mapping of chart keys"),
+        ("replicaCount: 1\nreplicaCount: 2\n", "is given twice"),
+        ("a: [\n", "is not valid YAML at line"),
+        ("a: 1\n---\nb: 2\n", "is not valid YAML"),
+        ("? [a]\n: 1\n", "is not a string"),
+    ],
+)
+def test_bad_values_files_are_refused_by_file(tmp_path: Path, text: str, problem: str) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text(text)
+    err = _error(files=[values])
+    assert err.path == str(values)
+    assert problem in str(err)
 
 
-def test_chart_bug_7_image_run_as_user_is_honoured() -> None:
-    pod = _deployment_pod(load_values(sets=["image.runAsUser=1001"]))
-    assert pod["securityContext"]["runAsUser"] == 1001  # type: ignore[index]
-    top = _deployment_pod(load_values(sets=["runAsUser=1002"]))
-    assert top["securityContext"]["runAsUser"] == 1002  # type: ignore[index]
+def test_an_empty_values_file_is_the_defaults(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("# nothing\n")
+    assert load_values([values]).values == load_values().values
 
 
-def test_image_security_context_maps_to_the_security_profile() -> None:
-    pod = _deployment_pod(load_values(sets=["image.securityContext.runAsUser=3000", "image.securityContext.readOnlyRootFilesystem=false"]))
-    assert pod["securityContext"]["runAsUser"] == 3000  # type: ignore[index]
-    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is False  # type: ignore[index]
+def test_dates_and_special_floats_are_refused_with_their_type(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("image: {tag: 2024-01-01}\nreplicaCount: .nan\n")
+    err = _error(files=[values])
+    assert [p.field for p in err.problems] == ["image.tag", "replicaCount"]
+    assert "a date" in err.problems[0].problem and "a number" in err.problems[1].problem
 
 
-def test_hidden_env_keys_of_the_download_and_the_wait_container() -> None:
-    values = load_values(
-        sets=[
-            "extraInit.modelDownload.downloadJob.env[0].name=HTTPS_PROXY",
-            "extraInit.modelDownload.downloadJob.env[0].value=http://proxy:3128",
-            "extraInit.modelDownload.waitContainer.env[0].name=WAIT_INTERVAL_SECONDS",
-            "extraInit.modelDownload.waitContainer.env[0].value=30",
-        ]
-    )
-    docs = [d for d in yaml.safe_load_all(render_template("demo", values, namespace="ns")) if d]
-    job_env = {
-        e["name"]: e.get("value") for e in next(d for d in docs if d["kind"] == "Job")["spec"]["template"]["spec"]["containers"][0]["env"]
-    }
-    assert job_env["HTTPS_PROXY"] == "http://proxy:3128"
-    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
-    wait_env = {e["name"]: e.get("value") for e in pod["initContainers"][0]["env"]}
-    assert wait_env["WAIT_INTERVAL_SECONDS"] == "30"
-
-
-def test_startup_probe_the_chart_ignores_sets_our_budget() -> None:
-    pod = _deployment_pod(load_values(sets=["startupProbe.periodSeconds=20", "startupProbe.failureThreshold=90"]))
-    startup = pod["containers"][0]["startupProbe"]  # type: ignore[index]
-    assert (startup["periodSeconds"], startup["failureThreshold"]) == (20, 90)
+def test_the_oldest_layout_errors_name_its_own_keys(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("extraInit:\n  image: {repository: amazon/aws-cli, tag: 2.17.0, pullPolicy: sometimes}\n")
+    err = _error(files=[values])
+    assert err.field == "extraInit.image.pullPolicy" and err.path == str(values)

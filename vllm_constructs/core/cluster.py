@@ -22,7 +22,6 @@ from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
 from .serving import (
-    HOME,
     Delivery,
     Readers,
     ScaleTarget,
@@ -31,12 +30,13 @@ from .serving import (
     base_env,
     check_shared,
     effective_home,
+    home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
 )
 from .validation import Checker, IntOrPercent, Port, fail, in_range, problem, value_class
-from .values import ContainerPort, EnvValue, FieldRef, Lax, Volume, WorkloadLabels
+from .values import ContainerPort, EnvValue, FieldRef, Lax, WorkloadLabels
 
 __all__ = [
     "ClusterPlan",
@@ -305,6 +305,7 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
     if p.backend is not MultiNodeBackend.LWS_RAY_FREE:
         env.update({"RAY_NODE_IP": FieldRef("status.podIP"), "RAY_PORT": str(p.ray_port), "RAY_NUM_GPUS": str(p.accelerators_per_node)})
         env["RAY_CLUSTER_TIMEOUT_SECONDS"] = str(p.cluster_timeout_seconds)
+        env["RAY_STOP_TIMEOUT_SECONDS"] = str(ray_stop_seconds(p.pod.termination_grace_period_seconds, p.pod.drain_seconds))
     leader, worker = dict(env), dict(env)
     if p.api_key is not None:
         leader["VLLM_API_KEY"] = p.api_key
@@ -320,6 +321,12 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
     merge_user_env(check, leader, p.env, owned)
     merge_user_env(check, worker, p.env, owned)
     return leader, worker
+
+
+def ray_stop_seconds(grace_seconds: int, drain_seconds: int) -> int:
+    """How long the leader and worker scripts wait for Ray to stop before SIGKILL: what the grace period leaves after
+    the preStop drain, less 5 s for the script's own exit, at most 30 s (a failed gang exits promptly)."""
+    return max(0, min(30, grace_seconds - drain_seconds - 5))
 
 
 def _commands(
@@ -369,7 +376,7 @@ def _template(
     main = MainContainer(
         name="vllm" if serving else "worker", image=p.image, resources=replace(p.resources, accelerators=p.accelerators_per_node),
         accelerator=p.accelerator, command=command, args=args, env=env, port=ContainerPort("http", p.port) if serving else None,
-        extra_ports=ray_port, health=health if serving else None, volumes=(Volume(name="home", mount_path=HOME, source={"emptyDir": {}}), *delivery.volumes),
+        extra_ports=ray_port, health=health if serving else None, volumes=(*home_volumes(check, p.env, delivery.volumes), *delivery.volumes),
         extra_resources={p.rdma.resource: str(p.rdma.count)} if p.rdma is not None else {},
     )  # fmt: skip
     inputs = PodInputs(main, pod, labels, True, delivery.init_containers, delivery.extra_volumes)

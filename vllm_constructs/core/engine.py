@@ -3,6 +3,7 @@ vLLM's own argument parser reads it."""
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Sequence
@@ -11,9 +12,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-from .validation import fail, in_range, number_range, problem, value_class
+from .validation import Redacted, fail, in_range, looks_like_secret, number_range, problem, value_class
 from .values import Lax
-from .vllm_cli import ReadFlag, read_serve_args
+from ..vllm_flags import load_table
+from .vllm_cli import ReadFlag, read_serve_args, table_version
 
 __all__ = ["Dtype", "EngineArgs", "KvCacheDtype", "TYPED_FLAGS"]
 
@@ -36,6 +38,8 @@ class KvCacheDtype(enum.StrEnum):
     """KV cache precision (``--kv-cache-dtype``)."""
 
     AUTO = "auto"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
     FP8 = "fp8"
     FP8_E4M3 = "fp8_e4m3"
     FP8_E5M2 = "fp8_e5m2"
@@ -119,8 +123,12 @@ class EngineArgs:
     trust_remote_code: bool = False
     """Default: False."""
     extra_args: tuple[Annotated[str, AfterValidator(_arg)], ...] = ()
-    """More flags, verbatim, read as vLLM's parser reads them: known flags only, never one a typed prop renders,
-    never a secret. Default: none."""
+    """More flags, verbatim, read as vLLM's own parser reads them (the packaged table of ``vllm serve``): known flags
+    with valid values only, never one a typed prop renders, never a secret. Default: none."""
+    unchecked_args: tuple[Annotated[str, AfterValidator(_arg)], ...] = ()
+    """Flags the packaged parser table does not know yet (e.g. new in the image's vLLM), passed after extra_args
+    without the table check; still refused when one is known to the table, names a typed flag or holds a secret.
+    Default: none."""
 
     def __post_init__(self) -> None:
         read = read_serve_args(self.extra_args)
@@ -136,6 +144,8 @@ class EngineArgs:
                     "flags without a typed prop",
                     f"set {TYPED_FLAGS[flag.dest]} instead",
                 )
+        _check_unchecked(self.unchecked_args)
+        _check_typed_against_table(self)
 
     @property
     def world_size(self) -> int:
@@ -166,7 +176,57 @@ class EngineArgs:
             args.append("--enforce-eager")
         if self.trust_remote_code:
             args.append("--trust-remote-code")
-        return args + list(self.extra_args)
+        return args + list(self.extra_args) + list(self.unchecked_args)
+
+
+_TYPED_OPTIONS = {
+    "--dtype": "dtype",
+    "--kv-cache-dtype": "kv_cache_dtype",
+    "--quantization": "quantization",
+    "--max-model-len": "max_model_len",
+}
+
+
+def _check_typed_against_table(engine: EngineArgs) -> None:
+    """The typed flags as rendered, read by the parser table: a value vLLM would refuse (e.g. an unknown
+    quantization method) is refused on its field."""
+    typed = dataclasses.replace(engine, extra_args=(), unchecked_args=()) if engine.extra_args or engine.unchecked_args else engine
+    rendered = tuple(typed.to_args(model_path="model", served_name="served", port=8000))
+    for problem in read_serve_args(rendered, model_first=True).problems:
+        name = _TYPED_OPTIONS.get(str(problem.token), "extra_args")
+        fail(name, getattr(engine, name, problem.token), problem.problem, problem.allowed, problem.fix)
+
+
+def _check_unchecked(args: tuple[str, ...]) -> None:
+    for arg in args:
+        if looks_like_secret(arg):
+            fail(
+                "unchecked_args",
+                Redacted("str"),
+                "holds a secret; it would be written into the manifests",
+                "no secrets in engine args",
+                "pass secrets as SecretKeyRef props",
+            )
+        if not arg.startswith("-"):
+            continue
+        option = arg.split("=", 1)[0]
+        dest = option.lstrip("-").replace("-", "_").removeprefix("no_")
+        if dest in TYPED_FLAGS:
+            fail(
+                "unchecked_args",
+                option,
+                f"names a flag the construct renders from {TYPED_FLAGS[dest]}",
+                "flags without a typed prop",
+                f"set {TYPED_FLAGS[dest]} instead",
+            )
+        if option in load_table().options:
+            fail(
+                "unchecked_args",
+                option,
+                f"is a flag vllm serve {table_version()} knows, so it can be checked",
+                "only flags the parser table does not know",
+                "move it to extra_args",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,6 +153,8 @@ def _file_name(value: str) -> str:
 
 
 def _s3_path(value: str) -> str:
+    if value == "":
+        return value  # only with your own download args (check_s3_prefix): they decide what to fetch
     if not value.strip("/") or value.startswith("s3://") or re.search(r"[\x00-\x1f]", value) or ".." in value.split("/"):
         raise problem(
             "s3_path",
@@ -853,8 +855,22 @@ def job_labels(labels: WorkloadLabels) -> WorkloadLabels:
     return WorkloadLabels(name=labels.name, instance=labels.instance, component="model-download", part_of=labels.part_of)
 
 
+def check_s3_prefix(source: ModelSource, download: ModelDownload, field_name: str = "model.path") -> None:
+    """Refuse an empty S3 prefix unless custom download args fetch the model (the generated script would copy the
+    whole bucket)."""
+    if isinstance(source, S3Model) and not source.path and not download.args:
+        fail(
+            field_name,
+            "",
+            "is empty, so the generated download would copy the whole bucket",
+            "a prefix such as 'models/opt-125m', or your own download args that fetch the model",
+            "give the folder of the model inside the bucket, or ModelDownload(command=..., args=...)",
+        )
+
+
 def check_download_fits(source: ModelSource, download: ModelDownload) -> None:
     """Refuse a download mode the source cannot use."""
+    check_s3_prefix(source, download)
     if download.mode is DownloadMode.SERVER and not isinstance(source, HuggingFaceModel):
         fail(
             "download.mode",
@@ -937,6 +953,7 @@ class ModelInitJobProps:
                 "ModelSource.huggingface(...) or ModelSource.s3(...)",
                 "drop the ModelInitJob",
             )
+        check_s3_prefix(self.source, self.download, "source.path")
 
 
 def plan_init_job(props: ModelInitJobProps) -> tuple[str, JsonObject]:

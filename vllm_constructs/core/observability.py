@@ -116,80 +116,80 @@ def recording_rules(s: ServerSeries) -> list[JsonObject]:
     ]
 
 
-def alert_rules(
-    s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, container: str, *, restart_alert: bool = True, down_alert: bool = True
-) -> list[JsonObject]:
-    ident = {"namespace": s.namespace, "server": s.server}
+def _alert(name: str, expr: str, minutes: int | None, severity: str, summary: str, labels: Mapping[str, str] | None = None) -> JsonObject:
+    rule: JsonObject = {"alert": name, "expr": expr}
+    if minutes:
+        rule["for"] = _duration(minutes)
+    rule["labels"] = {"severity": severity, **dict(labels or {})}
+    rule["annotations"] = {"summary": summary}
+    return rule
+
+
+def _health_alerts(s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, down_alert: bool) -> list[JsonObject]:
     where = f"{s.server} in {s.namespace}"
+    down = _alert(
+        "VllmServerDown",
+        f"absent({s.of('up')} == 1)",
+        a.down_minutes,
+        "critical",
+        f"No pod of vLLM server {where} has answered a metrics scrape for {a.down_minutes} minutes.",
+        {"namespace": s.namespace, "server": s.server},
+    )
+    not_serving = _alert(
+        "VllmPodNotServing",
+        f"{s.of('up')} == 0",
+        not_serving_minutes,
+        "warning",
+        f"A pod of vLLM server {where} has not answered for longer than its startup budget.",
+    )
+    return [down, not_serving] if down_alert else [not_serving]
 
-    def alert(name: str, expr: str, minutes: int | None, severity: str, summary: str, *, labels: Mapping[str, str] = {}) -> JsonObject:
-        rule: JsonObject = {"alert": name, "expr": expr}
-        if minutes:
-            rule["for"] = _duration(minutes)
-        rule["labels"] = {"severity": severity, **labels}
-        rule["annotations"] = {"summary": summary}
-        return rule
 
-    rules = [
-        alert(
-            "VllmServerDown",
-            f"absent({s.of('up')} == 1)",
-            a.down_minutes,
-            "critical",
-            f"No pod of vLLM server {where} has answered a metrics scrape for {a.down_minutes} minutes.",
-            labels=ident,
-        ),
-        alert(
-            "VllmPodNotServing",
-            f"{s.of('up')} == 0",
-            not_serving_minutes,
-            "warning",
-            f"A pod of vLLM server {where} has not answered for longer than its startup budget.",
-        ),
-        alert(
+def _load_alerts(s: ServerSeries, a: AlertThresholds) -> list[JsonObject]:
+    where = f"{s.server} in {s.namespace}"
+    kv = f"A pod of vLLM server {where} has used more than {a.kv_cache_usage:.0%} of its KV cache for {a.kv_cache_minutes} minutes."
+    preempting = f"vLLM server {where} preempts more than {a.preemptions_per_second} requests per second (KV cache too small for the load)."
+    return [
+        _alert(
             "VllmRequestsQueued",
             f"{s.of('server:vllm_num_requests_waiting:sum')} > {a.waiting_requests}",
             a.waiting_minutes,
             "warning",
             f"vLLM server {where} has had more than {a.waiting_requests} requests waiting for {a.waiting_minutes} minutes.",
         ),
-        alert(
-            "VllmKvCacheNearlyFull",
-            f"{s.of('server:vllm_kv_cache_usage_perc:max')} > {a.kv_cache_usage}",
-            a.kv_cache_minutes,
-            "warning",
-            f"A pod of vLLM server {where} has used more than {a.kv_cache_usage:.0%} of its KV cache for {a.kv_cache_minutes} minutes.",
-        ),
-        alert(
+        _alert("VllmKvCacheNearlyFull", f"{s.of('server:vllm_kv_cache_usage_perc:max')} > {a.kv_cache_usage}", a.kv_cache_minutes, "warning", kv),
+        _alert(
             "VllmTimeToFirstTokenHigh",
             f"{s.of('server:vllm_time_to_first_token_seconds:p95_5m')} > {a.ttft_p95_seconds}",
             a.ttft_minutes,
             "warning",
             f"vLLM server {where} has a p95 time to first token above {a.ttft_p95_seconds} s.",
         ),
-        alert(
-            "VllmPreempting",
-            f"{s.of('server:vllm_num_preemptions:rate5m')} > {a.preemptions_per_second}",
-            a.preemptions_minutes,
-            "warning",
-            f"vLLM server {where} preempts more than {a.preemptions_per_second} requests per second (KV cache too small for the load).",
-        ),
+        _alert("VllmPreempting", f"{s.of('server:vllm_num_preemptions:rate5m')} > {a.preemptions_per_second}", a.preemptions_minutes, "warning", preempting),
     ]
-    if not down_alert:
-        rules = rules[1:]
+
+
+def _restart_alert(s: ServerSeries, a: AlertThresholds, container: str) -> JsonObject:
+    window = _duration(a.restarts_window_minutes)
+    restarts = f'kube_pod_container_status_restarts_total{{{s.pod_matchers},container="{container}"}}'
+    return _alert(
+        "VllmContainerRestarting",
+        f"sum by (namespace, pod) (increase({restarts}[{window}])) >= {a.restarts}",
+        None,
+        "warning",
+        f"A pod of vLLM server {s.server} in {s.namespace} restarted {a.restarts} or more times within {window}.",
+        {"server": s.server},
+    )
+
+
+def alert_rules(
+    s: ServerSeries, a: AlertThresholds, not_serving_minutes: int, container: str, *, restart_alert: bool = True, down_alert: bool = True
+) -> list[JsonObject]:
+    """The server's alerts: down, a pod not serving, queue, KV cache, TTFT, preemptions and (optionally) restarts."""
+    health = _health_alerts(s, a, not_serving_minutes, down_alert)
+    rules = [*health[:-1], health[-1], *_load_alerts(s, a)]
     if restart_alert:
-        window = _duration(a.restarts_window_minutes)
-        restarts = f'kube_pod_container_status_restarts_total{{{s.pod_matchers},container="{container}"}}'
-        rules.append(
-            alert(
-                "VllmContainerRestarting",
-                f"sum by (namespace, pod) (increase({restarts}[{window}])) >= {a.restarts}",
-                None,
-                "warning",
-                f"A pod of vLLM server {where} restarted {a.restarts} or more times within {window}.",
-                labels={"server": s.server},
-            )
-        )
+        rules.append(_restart_alert(s, a, container))
     return rules
 
 

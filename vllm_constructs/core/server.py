@@ -23,7 +23,6 @@ from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
 from .serving import (
-    HOME,
     Delivery,
     Readers,
     ScaleTarget,
@@ -32,13 +31,14 @@ from .serving import (
     base_env,
     check_shared,
     effective_home,
+    home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
     service_env_clash,
 )
 from .validation import Checker, EnvName, IntOrPercent, Redacted, content_hash, looks_like_secret, names_a_secret, problem, value_class
-from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, Volume, WorkloadLabels
+from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, WorkloadLabels
 
 __all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
 
@@ -294,7 +294,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     main = MainContainer(
         name="vllm", image=props.image, resources=props.resources, accelerator=props.accelerator, command=("vllm", "serve"), args=tuple(args),
         env=env, env_from=env_from, port=ContainerPort("http", props.port), extra_ports=props.extra_ports, health=props.health,
-        volumes=(Volume(name="home", mount_path=HOME, source={"emptyDir": {}}), *delivery.volumes),
+        volumes=(*home_volumes(check, props.env, delivery.volumes), *delivery.volumes),
     )  # fmt: skip
     inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
     template = pod_template(check, inputs)

@@ -278,6 +278,26 @@ def merge_user_env(
         env[key] = value
 
 
+def home_volumes(check: Checker, user: Mapping[str, EnvValue], mounted: tuple[Volume, ...]) -> tuple[Volume, ...]:
+    """The writable HOME emptyDir, mounted where HOME is (the user's HOME when set). None when HOME lies in /tmp or a
+    writable mounted volume; a HOME inside a read-only mount or not absolute is refused."""
+    home = effective_home(user)
+    if not home.startswith("/"):
+        check.fail("env", "HOME", f"is {home!r}, not an absolute path", "an absolute path such as /home/vllm", "set HOME to an absolute path")
+    for volume in (*mounted, Volume(name="tmp", mount_path="/tmp")):
+        if home == volume.mount_path or home.startswith(volume.mount_path.rstrip("/") + "/"):
+            if volume.read_only:
+                check.fail(
+                    "env",
+                    "HOME",
+                    f"is {home!r}, inside {volume.mount_path}, which is mounted read-only, so vLLM could not write its caches",
+                    "a HOME outside read-only mounts",
+                    "leave HOME unset (a writable emptyDir) or point it at a writable volume",
+                )
+            return ()
+    return (Volume(name="home", mount_path=home, source={"emptyDir": {}}),)
+
+
 def effective_home(user: Mapping[str, EnvValue]) -> str:
     home = user.get("HOME")
     return home if isinstance(home, str) else HOME

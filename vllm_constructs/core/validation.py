@@ -219,6 +219,24 @@ def _problem(err: Any, path: str, owner: type[Any] | None, fields: list[str]) ->
     return Problem(path, field, value, text, allowed, fix)
 
 
+RENAMED = {
+    "identity": "it is 'labels' since 0.2.0 (WorkloadLabels)",
+    "service_account_name": "it is 'service_account' since 0.2.0 (a name or a cdk8s-plus ServiceAccount)",
+    "extra_volumes": "it is PodOptions(extra_volumes=...) since 0.2.0",
+    "download_mode": "it is download=ModelDownload(mode=...) since 0.2.0",
+    "download_image": "it is download=ModelDownload(image=...) since 0.2.0",
+    "co_locate_download": "it is download=ModelDownload(co_locate=...) since 0.2.0",
+    "wait_timeout_seconds": "it is download=ModelDownload(timeout_seconds=...) since 0.2.0",
+    "download_env": "it is download=ModelDownload(env=...) since 0.2.0",
+    "download_command": "it is download=ModelDownload(command=...) since 0.2.0",
+    "download_args": "it is download=ModelDownload(args=...) since 0.2.0",
+    "wait_env": "it is download=ModelDownload(wait_env=...) since 0.2.0",
+    "wait_command": "it is download=ModelDownload(wait_command=...) since 0.2.0",
+    "wait_args": "it is download=ModelDownload(wait_args=...) since 0.2.0",
+    "ttl_seconds_after_finished": "it is download=ModelDownload(ttl_seconds_after_finished=...) since 0.2.0",
+}
+"""Fields renamed in 0.2.0 (CHANGELOG.md): an old keyword gets its new home as the fix."""
+
 _MISSING = frozenset({"missing_argument", "missing", "missing_keyword_only_argument", "missing_positional_only_argument"})
 
 
@@ -232,7 +250,7 @@ def _describe(err: Any, owner: type[Any] | None, name: str) -> tuple[str, str, s
     if kind == "unexpected_keyword_argument" or kind == "extra_forbidden":
         known = [f.name for f in dataclasses.fields(owner)] if owner is not None and dataclasses.is_dataclass(owner) else []
         near = difflib.get_close_matches(name, known, n=1)
-        hint = f"rename it to {near[0]!r}" if near else "remove it"
+        hint = RENAMED.get(name) or (f"rename it to {near[0]!r}" if near else "remove it")
         owner_name = owner.__name__ if owner is not None else "this class"
         return f"is not a field of {owner_name}", ", ".join(known) or "the documented fields", hint
     if kind in _MISSING:

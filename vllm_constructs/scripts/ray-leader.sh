@@ -3,13 +3,103 @@
 # command given as arguments ("$@", e.g. vllm serve ... --distributed-executor-backend ray).
 # Inputs (env): RAY_EXPECTED_NODES, RAY_NODE_IP (this node's address), RAY_PORT (6379),
 #   RAY_NUM_GPUS, RAY_NUM_CPUS, RAY_OBJECT_STORE_MEMORY, RAY_TEMP_DIR (optional),
-#   RAY_CLUSTER_TIMEOUT_SECONDS (600), RAY_POLL_INTERVAL_SECONDS (5).
+#   RAY_CLUSTER_TIMEOUT_SECONDS (600), RAY_POLL_INTERVAL_SECONDS (5),
+#   RAY_STOP_TIMEOUT_SECONDS (30): how long a stop gives Ray to end before SIGKILL (counted in whole
+#   seconds, so up to 2s more); keep it below the pod's terminationGracePeriodSeconds.
+# Stopping: every child runs in a process group of its own. When the script fails, or receives SIGTERM
+# (the kubelet stopping the pod) or SIGINT before the serve command starts, it tells each child to stop
+# (SIGINT to `ray start`, which then stops its Ray daemons), waits at most RAY_STOP_TIMEOUT_SECONDS for
+# every process of its session to end (of its process groups when it does not lead its session; a
+# container's first process does), SIGKILLs what is left, and exits: 1 on a failure, 143 on SIGTERM, 130
+# on SIGINT. Once the serve command runs, it owns the pod's signals and `ray start --head` is its child.
 set -euo pipefail
 : "${RAY_EXPECTED_NODES:?RAY_EXPECTED_NODES is not set}" "${RAY_NODE_IP:?RAY_NODE_IP is not set}"
 if [ -n "${LWS_GROUP_SIZE:-}" ] && [ "$LWS_GROUP_SIZE" != "$RAY_EXPECTED_NODES" ]; then
   echo "ERROR: LeaderWorkerSet group size is $LWS_GROUP_SIZE but RAY_EXPECTED_NODES is $RAY_EXPECTED_NODES: the cluster could never form" >&2; exit 2
 fi
 if [ "$#" -eq 0 ]; then echo "ERROR: no serve command given to the Ray leader" >&2; exit 2; fi
+stop_timeout="${RAY_STOP_TIMEOUT_SECONDS:-30}"
+if ! [[ "$stop_timeout" =~ ^[0-9]+$ ]]; then
+  echo "ERROR: RAY_STOP_TIMEOUT_SECONDS=$stop_timeout is not a whole number of seconds" >&2; exit 2
+fi
+
+# --- bounded stop of the children (the same block is in ray-leader.sh and ray-worker.sh) ---
+declare -A groups=()  # process group id -> what runs in it, for every group started and not yet ended
+stop_since=""
+# The signal a group leader gets first: SIGINT, on which `ray start` stops its Ray daemons at once. A shell
+# started with SIGINT ignored (a background job of a non-interactive shell is) passes that on to its
+# children, so they get SIGTERM instead, on which `ray start` stops them too.
+first_signal=INT
+if [ -r /proc/$$/status ]; then
+  while read -r key value; do
+    if [ "$key" = SigIgn: ] && (( 16#$value & 2 )); then first_signal=TERM; fi
+  done </proc/$$/status
+fi
+# launch NAME CMD...: runs CMD in the background as a process group of its own (job control on for the
+# fork only); its pid, also its group id, is in $!. With job control on, the job does not ignore SIGINT.
+launch() { local name=$1; shift; set -m; "$@" </dev/null & set +m; groups[$!]=$name; }
+# run NAME CMD...: launch and wait; a trapped signal interrupts the wait at once.
+run() { launch "$@"; local pid=$! rc=0; wait "$pid" || rc=$?; kill -0 -- "-$pid" 2>/dev/null || unset "groups[$pid]"; return "$rc"; }
+# stat_fields PID: from /proc/PID/stat, the command name in `comm`, the state in `state` and the session
+# id in `session`; fails when the process is gone.
+stat_fields() {
+  local line=""
+  read -r line 2>/dev/null <"/proc/$1/stat" || [ -n "$line" ] || return 1
+  comm=${line#*(}; comm=${comm%)*}
+  # shellcheck disable=SC2086 # after the command name: state ppid pgrp session ..., numbers and a letter
+  set -- ${line##*) }
+  state=$1 session=$4
+}
+comm="" state="" session=""
+own_session=0  # 1 when this shell leads its session, as a container's first process does
+if stat_fields $$ && [ "$session" = $$ ]; then own_session=1; fi
+# survivors: what this script started that still runs, in `survivors` (pid, or -group for a whole group)
+# and `survivor_names`: its process groups and, when it leads its session, every other process there
+# (Ray starts its workers in process groups of their own).
+survivors() {
+  local pgid stat pid
+  survivors=(); survivor_names=()
+  for pgid in "${!groups[@]}"; do kill -0 -- "-$pgid" 2>/dev/null || unset "groups[$pgid]"; done
+  if [ "$own_session" = 0 ]; then
+    for pgid in "${!groups[@]}"; do survivors+=("-$pgid"); survivor_names+=("${groups[$pgid]} (process group $pgid)"); done
+    return 0
+  fi
+  for stat in /proc/[0-9]*/stat; do
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    if [ "$pid" = $$ ] || ! stat_fields "$pid"; then continue; fi
+    if [ "$session" = $$ ] && [ "$state" != Z ]; then survivors+=("$pid"); survivor_names+=("$comm (pid $pid)"); fi
+  done
+}
+# stop_children: the leader of a live group gets first_signal (SIGINT: `ray start` stops its Ray daemons
+# on it); a group whose leader is gone gets SIGTERM (what `ray stop` sends to Ray daemons). Whatever of
+# `survivors` still runs once RAY_STOP_TIMEOUT_SECONDS have passed gets SIGKILL. A stop that interrupts
+# a stop keeps its deadline.
+stop_children() {
+  local pgid target
+  if [ -z "$stop_since" ]; then
+    stop_since=$SECONDS
+    for pgid in "${!groups[@]}"; do
+      if kill -0 "$pgid" 2>/dev/null; then kill -"$first_signal" "$pgid" 2>/dev/null || true; else kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+    done
+  fi
+  survivors
+  while [ "${#survivors[@]}" -gt 0 ]; do
+    if [ $(( SECONDS - stop_since )) -gt "$stop_timeout" ]; then
+      echo "ERROR: still running ${stop_timeout}s after the stop began, killed with SIGKILL: ${survivor_names[*]}" >&2
+      for target in "${survivors[@]}"; do kill -KILL -- "$target" 2>/dev/null || true; done
+      groups=(); break
+    fi
+    sleep 0.2; survivors
+  done
+  stop_since=""
+}
+on_exit() { local status=$?; trap '' TERM INT; stop_children; exit "$status"; }
+on_signal() { echo "received SIG$1: stopping Ray (SIGKILL after ${stop_timeout}s)" >&2; exit "$2"; }
+trap on_exit EXIT
+trap 'on_signal TERM 143' TERM
+trap 'on_signal INT 130' INT
+# --- end of the bounded stop ---
+
 port="${RAY_PORT:-6379}"; timeout_s="${RAY_CLUSTER_TIMEOUT_SECONDS:-600}"; interval="${RAY_POLL_INTERVAL_SECONDS:-5}"
 address="$RAY_NODE_IP:$port"
 start=$(date +%s)
@@ -19,32 +109,42 @@ opts=(--head --port="$port" --node-ip-address="$RAY_NODE_IP" --disable-usage-sta
 [ -n "${RAY_OBJECT_STORE_MEMORY:-}" ] && opts+=(--object-store-memory="$RAY_OBJECT_STORE_MEMORY")
 [ -n "${RAY_TEMP_DIR:-}" ] && opts+=(--temp-dir="$RAY_TEMP_DIR")
 echo "starting Ray head at $address, waiting for $RAY_EXPECTED_NODES nodes (at most ${timeout_s}s)"
-# `ray start --block` stays as a child of the serve process after exec and owns the Ray daemons: it
-# stops them on SIGINT. A background job of a non-interactive shell ignores SIGINT, so reset it.
-( trap - INT; exec ray start "${opts[@]}" ) & head_pid=$!
-stop_head() { kill -INT "$head_pid" 2>/dev/null || true; wait "$head_pid" 2>/dev/null || true; }
-trap 'stop_head; exit 143' TERM INT
-until python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()' "$RAY_NODE_IP" "$port" 2>/dev/null; do
+# `ray start --block` owns the Ray daemons and stops them on SIGINT; after the exec below it stays a
+# child of the serve process.
+launch "ray start --head" ray start "${opts[@]}"; head_pid=$!
+port_open() { python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()' "$RAY_NODE_IP" "$port" 2>/dev/null; }
+until run "port check" port_open; do
   if ! kill -0 "$head_pid" 2>/dev/null; then
     rc=0; wait "$head_pid" || rc=$?
     echo "ERROR: ray start --head exited with status $rc before its port $address opened (see the lines above)" >&2; exit 1
   fi
   if [ $(( $(date +%s) - start )) -ge "$timeout_s" ]; then
-    echo "ERROR: the Ray head did not open $address within ${timeout_s}s" >&2; stop_head; exit 1
+    echo "ERROR: the Ray head did not open $address within ${timeout_s}s" >&2; exit 1
   fi
-  sleep 0.5
+  run "pause" sleep 0.5
 done
 # One driver connection polls the node table until exactly the expected number of nodes is alive.
-if ! python3 - "$address" "$RAY_NODE_IP" "$RAY_EXPECTED_NODES" "$(( timeout_s - ($(date +%s) - start) ))" "$timeout_s" "$interval" <<'PY'
+wait_for_nodes=""
+IFS= read -r -d '' wait_for_nodes <<'PY' || true  # read stops at the end of the text with status 1
+import signal
 import sys
 import time
 
+
+def stop(signum, frame):  # the script stops this poll on SIGINT (or SIGTERM): end quietly
+    sys.exit(128 + signum)
+
+
+for sig in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(sig, stop)
 import ray
 
 address, node_ip, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
 left, budget, interval = float(sys.argv[4]), sys.argv[5], float(sys.argv[6])
 deadline = time.monotonic() + left
 ray.init(address=address, _node_ip_address=node_ip, logging_level="ERROR", log_to_driver=False)
+for sig in (signal.SIGINT, signal.SIGTERM):  # the Ray driver installs handlers of its own
+    signal.signal(sig, stop)
 alive = 0
 while True:
     alive = sum(1 for n in ray.nodes() if n.get("Alive"))
@@ -63,10 +163,10 @@ while True:
     print(f"waiting: {alive}/{expected} nodes alive at {address}", flush=True)
     time.sleep(min(interval, max(deadline - time.monotonic(), 0.1)))
 PY
-then
-  stop_head; exit 1
+if ! run "Ray node poll" python3 -c "$wait_for_nodes" "$address" "$RAY_NODE_IP" "$RAY_EXPECTED_NODES" \
+  "$(( timeout_s - ($(date +%s) - start) ))" "$timeout_s" "$interval"; then
+  exit 1
 fi
-trap - TERM INT
 export RAY_ADDRESS="$address"
 echo "starting: $*"
 exec "$@"

@@ -3,11 +3,101 @@
 # until it joins; stays in the foreground while the node is part of the cluster.
 # Inputs (env): RAY_HEAD_ADDRESS (host of the head; default LWS_LEADER_ADDRESS), RAY_NODE_IP (this node's address), RAY_PORT (6379),
 #   RAY_NUM_GPUS, RAY_NUM_CPUS, RAY_OBJECT_STORE_MEMORY, RAY_TEMP_DIR (optional),
-#   RAY_CLUSTER_TIMEOUT_SECONDS (600), RAY_POLL_INTERVAL_SECONDS (5).
+#   RAY_CLUSTER_TIMEOUT_SECONDS (600), RAY_POLL_INTERVAL_SECONDS (5),
+#   RAY_STOP_TIMEOUT_SECONDS (30): how long a stop gives Ray to end before SIGKILL (counted in whole
+#   seconds, so up to 2s more); keep it below the pod's terminationGracePeriodSeconds.
+# Stopping: every child runs in a process group of its own. When the script fails, or receives SIGTERM
+# (the kubelet stopping the pod) or SIGINT, and after each `ray start` that exited, it tells each child
+# to stop (SIGINT to `ray start`, which then stops its Ray daemons; SIGTERM to what is left of a group
+# whose `ray start` exited), waits at most RAY_STOP_TIMEOUT_SECONDS for every process of its session to
+# end (of its process groups when it does not lead its session; a container's first process does),
+# SIGKILLs what is left, and exits: 1 on a failure, 143 on SIGTERM, 130 on SIGINT.
 set -euo pipefail
 # On LeaderWorkerSet the head is the group's leader, whose address LWS injects as LWS_LEADER_ADDRESS.
 RAY_HEAD_ADDRESS="${RAY_HEAD_ADDRESS:-${LWS_LEADER_ADDRESS:-}}"
 : "${RAY_HEAD_ADDRESS:?neither RAY_HEAD_ADDRESS nor LWS_LEADER_ADDRESS is set}" "${RAY_NODE_IP:?RAY_NODE_IP is not set}"
+stop_timeout="${RAY_STOP_TIMEOUT_SECONDS:-30}"
+if ! [[ "$stop_timeout" =~ ^[0-9]+$ ]]; then
+  echo "ERROR: RAY_STOP_TIMEOUT_SECONDS=$stop_timeout is not a whole number of seconds" >&2; exit 2
+fi
+
+# --- bounded stop of the children (the same block is in ray-leader.sh and ray-worker.sh) ---
+declare -A groups=()  # process group id -> what runs in it, for every group started and not yet ended
+stop_since=""
+# The signal a group leader gets first: SIGINT, on which `ray start` stops its Ray daemons at once. A shell
+# started with SIGINT ignored (a background job of a non-interactive shell is) passes that on to its
+# children, so they get SIGTERM instead, on which `ray start` stops them too.
+first_signal=INT
+if [ -r /proc/$$/status ]; then
+  while read -r key value; do
+    if [ "$key" = SigIgn: ] && (( 16#$value & 2 )); then first_signal=TERM; fi
+  done </proc/$$/status
+fi
+# launch NAME CMD...: runs CMD in the background as a process group of its own (job control on for the
+# fork only); its pid, also its group id, is in $!. With job control on, the job does not ignore SIGINT.
+launch() { local name=$1; shift; set -m; "$@" </dev/null & set +m; groups[$!]=$name; }
+# run NAME CMD...: launch and wait; a trapped signal interrupts the wait at once.
+run() { launch "$@"; local pid=$! rc=0; wait "$pid" || rc=$?; kill -0 -- "-$pid" 2>/dev/null || unset "groups[$pid]"; return "$rc"; }
+# stat_fields PID: from /proc/PID/stat, the command name in `comm`, the state in `state` and the session
+# id in `session`; fails when the process is gone.
+stat_fields() {
+  local line=""
+  read -r line 2>/dev/null <"/proc/$1/stat" || [ -n "$line" ] || return 1
+  comm=${line#*(}; comm=${comm%)*}
+  # shellcheck disable=SC2086 # after the command name: state ppid pgrp session ..., numbers and a letter
+  set -- ${line##*) }
+  state=$1 session=$4
+}
+comm="" state="" session=""
+own_session=0  # 1 when this shell leads its session, as a container's first process does
+if stat_fields $$ && [ "$session" = $$ ]; then own_session=1; fi
+# survivors: what this script started that still runs, in `survivors` (pid, or -group for a whole group)
+# and `survivor_names`: its process groups and, when it leads its session, every other process there
+# (Ray starts its workers in process groups of their own).
+survivors() {
+  local pgid stat pid
+  survivors=(); survivor_names=()
+  for pgid in "${!groups[@]}"; do kill -0 -- "-$pgid" 2>/dev/null || unset "groups[$pgid]"; done
+  if [ "$own_session" = 0 ]; then
+    for pgid in "${!groups[@]}"; do survivors+=("-$pgid"); survivor_names+=("${groups[$pgid]} (process group $pgid)"); done
+    return 0
+  fi
+  for stat in /proc/[0-9]*/stat; do
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    if [ "$pid" = $$ ] || ! stat_fields "$pid"; then continue; fi
+    if [ "$session" = $$ ] && [ "$state" != Z ]; then survivors+=("$pid"); survivor_names+=("$comm (pid $pid)"); fi
+  done
+}
+# stop_children: the leader of a live group gets first_signal (SIGINT: `ray start` stops its Ray daemons
+# on it); a group whose leader is gone gets SIGTERM (what `ray stop` sends to Ray daemons). Whatever of
+# `survivors` still runs once RAY_STOP_TIMEOUT_SECONDS have passed gets SIGKILL. A stop that interrupts
+# a stop keeps its deadline.
+stop_children() {
+  local pgid target
+  if [ -z "$stop_since" ]; then
+    stop_since=$SECONDS
+    for pgid in "${!groups[@]}"; do
+      if kill -0 "$pgid" 2>/dev/null; then kill -"$first_signal" "$pgid" 2>/dev/null || true; else kill -TERM -- "-$pgid" 2>/dev/null || true; fi
+    done
+  fi
+  survivors
+  while [ "${#survivors[@]}" -gt 0 ]; do
+    if [ $(( SECONDS - stop_since )) -gt "$stop_timeout" ]; then
+      echo "ERROR: still running ${stop_timeout}s after the stop began, killed with SIGKILL: ${survivor_names[*]}" >&2
+      for target in "${survivors[@]}"; do kill -KILL -- "$target" 2>/dev/null || true; done
+      groups=(); break
+    fi
+    sleep 0.2; survivors
+  done
+  stop_since=""
+}
+on_exit() { local status=$?; trap '' TERM INT; stop_children; exit "$status"; }
+on_signal() { echo "received SIG$1: stopping Ray (SIGKILL after ${stop_timeout}s)" >&2; exit "$2"; }
+trap on_exit EXIT
+trap 'on_signal TERM 143' TERM
+trap 'on_signal INT 130' INT
+# --- end of the bounded stop ---
+
 port="${RAY_PORT:-6379}"; timeout_s="${RAY_CLUSTER_TIMEOUT_SECONDS:-600}"; interval="${RAY_POLL_INTERVAL_SECONDS:-5}"
 head="$RAY_HEAD_ADDRESS:$port"
 start=$(date +%s)
@@ -16,9 +106,6 @@ opts=(--address="$head" --node-ip-address="$RAY_NODE_IP" --disable-usage-stats -
 [ -n "${RAY_NUM_CPUS:-}" ] && opts+=(--num-cpus="$RAY_NUM_CPUS")
 [ -n "${RAY_OBJECT_STORE_MEMORY:-}" ] && opts+=(--object-store-memory="$RAY_OBJECT_STORE_MEMORY")
 [ -n "${RAY_TEMP_DIR:-}" ] && opts+=(--temp-dir="$RAY_TEMP_DIR")
-child=""
-stop() { if [ -n "$child" ]; then kill -INT "$child" 2>/dev/null || true; wait "$child" 2>/dev/null || true; fi; exit 0; }
-trap stop TERM INT
 reachable() { python3 -c 'import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()' "$RAY_HEAD_ADDRESS" "$port" 2>/dev/null; }
 attempt=0
 while :; do
@@ -27,16 +114,14 @@ while :; do
     echo "ERROR: could not join the Ray head at $head after ${timeout_s}s ($attempt join attempts): is the head running and reachable from $RAY_NODE_IP?" >&2
     exit 1
   fi
-  if reachable; then
+  if run "head check" reachable; then
     attempt=$(( attempt + 1 ))
     echo "joining the Ray head at $head from $RAY_NODE_IP (attempt $attempt)"
-    # A background job of a non-interactive shell ignores SIGINT; reset it so `ray start` stops on INT.
-    ( trap - INT; exec ray start "${opts[@]}" ) & child=$!
-    rc=0; wait "$child" || rc=$?
-    child=""
+    rc=0; run "ray start" ray start "${opts[@]}" || rc=$?
+    stop_children  # what is left of that Ray node, before the next attempt starts another
     echo "ray start exited with status $rc; retrying" >&2
   else
     echo "waiting: Ray head $head not reachable yet (${elapsed}s of ${timeout_s}s)"
   fi
-  sleep "$interval"
+  run "pause" sleep "$interval"
 done

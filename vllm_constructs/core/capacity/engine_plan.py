@@ -1,15 +1,17 @@
 """The memory plan of one vLLM engine on one accelerator: weights, overhead, KV-cache budget, tokens, concurrency.
 
-The overhead model (one model for every model and accelerator; docs/capacity.md explains it and
+The overhead model (one model for every model and accelerator; docs/capacity.md explains each term and its evidence,
 tests/data/capacity-calibration.yaml checks it against vLLM's own startup logs):
 
     requested    = accelerator memory x gpu_memory_utilization
-    weights      = the largest pipeline stage's weights / tensor_parallel_size
+    weights      = the heaviest pipeline stage's weights / tensor_parallel_size
     activation   = max(forward, sampler)
       forward    = max_num_batched_tokens x 2 bytes x (3 x hidden + 3 x active MLP width / TP + experts per token x hidden)
-      sampler    = max_num_seqs x vocab x 4 bytes x 2          (fp32 logits and one softmax copy)
-    runtime      = 0.4 GiB                                      (CUDA/NCCL/cuBLAS memory outside PyTorch's allocator)
-    KV budget    = requested - weights - activation - runtime
+      sampler    = max_num_seqs x vocab x 16 bytes          (fp32 logits, probabilities and the sort of top-p/top-k)
+    runtime      = 0.4 GiB                                  (CUDA/NCCL/cuBLAS memory outside PyTorch's allocator)
+                 + 1.75 GiB when TP > 1 on the GPUs vLLM treats as large (NVLink all-reduce buffers)
+    cuda graphs  = 0.25 MiB x layers per stage x graphs captured  (vLLM >= 0.21 reserves its estimate; 0 when eager)
+    KV budget    = requested - weights - activation - runtime - cuda graphs
     KV tokens    = KV budget / KV bytes per token, in whole blocks of 16 tokens
 
 vLLM refuses to start when the budget is not positive ("No available memory for the cache blocks") or holds fewer
@@ -24,11 +26,36 @@ from dataclasses import dataclass
 from .accelerators import GIB
 from .spec import ModelSpec
 
-__all__ = ["BLOCK_TOKENS", "DEFAULT_UTILIZATION", "RUNTIME_BYTES", "EngineInputs", "EnginePlan", "plan_engine"]
+__all__ = [
+    "ALL_REDUCE_BYTES",
+    "BLOCK_TOKENS",
+    "CUDA_GRAPH_CAPTURE_SIZES",
+    "DEFAULT_UTILIZATION",
+    "RUNTIME_BYTES",
+    "SAMPLER_BYTES_PER_LOGIT",
+    "EngineInputs",
+    "EnginePlan",
+    "plan_engine",
+]
 
 DEFAULT_UTILIZATION = 0.92
 """vLLM's default gpu_memory_utilization in the image this library pins (see EngineArgs)."""
 RUNTIME_BYTES = int(0.4 * GIB)
+"""Memory outside PyTorch's allocator on one GPU: vLLM logs 0.24-0.35 GiB ("non_torch_memory", "non-torch forward
+increase memory") on a single GPU from 0.6 to 0.19."""
+ALL_REDUCE_BYTES = int(1.75 * GIB)
+"""Added per GPU when tensor parallel > 1 on the GPUs vLLM treats as large: vLLM 0.19 on H100 logs 2.06-2.21 GiB of
+non-torch memory at TP 2 and 4 against 0.24-0.25 GiB at TP 1 (NCCL and symmetric-memory all-reduce buffers); PCIe
+GPUs log 0.20-0.43 GiB at TP 2-8."""
+SAMPLER_BYTES_PER_LOGIT = 16
+"""The sampler's profiling peak per logit: fp32 logits, probabilities and the sorted copy of top-p/top-k. vLLM 0.19
+logs 14.9-15.9 bytes per logit (max_num_seqs x vocab) for Llama-3.1, Qwen2.5/3, Gemma-2 and Phi-4."""
+CUDA_GRAPH_BYTES_PER_LAYER = int(0.25 * 2**20)
+"""vLLM's CUDA-graph estimate per captured graph and decoder layer: its 0.19 logs estimate 0.71-0.84 GiB for 28-32
+layer 8B models and 1.70-1.82 GiB for the 80-layer 70B with 51 PIECEWISE + 51 FULL graphs."""
+CUDA_GRAPH_CAPTURE_SIZES = (1, 2, 4, *range(8, 257, 8), *range(272, 513, 16))
+"""vLLM's default cudagraph_capture_sizes (51 sizes up to 512): PIECEWISE graphs up to max_num_batched_tokens, FULL
+decode graphs up to max_num_seqs."""
 BLOCK_TOKENS = 16
 SMALL_GPU_DEFAULTS = (2048, 256)
 LARGE_GPU_DEFAULTS = (8192, 1024)
@@ -52,7 +79,10 @@ class EngineInputs:
     max_num_batched_tokens: int | None = None
     max_num_seqs: int | None = None
     large_gpu: bool = False
-    """Whether vLLM's large-GPU defaults apply (H100 class); see GpuProduct.large."""
+    """Whether vLLM's large-GPU defaults apply (H100 class); see GpuProduct.large. Also adds ALL_REDUCE_BYTES at TP > 1."""
+    cuda_graph_reserve: bool = True
+    """Whether vLLM subtracts its CUDA-graph estimate from the KV budget: the default since vLLM 0.21
+    (VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS=1, vllm-project/vllm#38284); False for enforce_eager or older vLLM."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +94,7 @@ class EnginePlan:
     weights_bytes: int
     activation_bytes: int
     runtime_bytes: int
+    cuda_graph_bytes: int
     kv_budget_bytes: int
     """May be negative: then nothing is left for the cache."""
     kv_bytes_per_token: int
@@ -75,7 +106,7 @@ class EnginePlan:
 
     @property
     def overhead_bytes(self) -> int:
-        return self.activation_bytes + self.runtime_bytes
+        return self.activation_bytes + self.runtime_bytes + self.cuda_graph_bytes
 
     @property
     def kv_cache_bytes(self) -> int:
@@ -83,7 +114,7 @@ class EnginePlan:
 
     @property
     def free_bytes(self) -> int:
-        """Memory vLLM leaves alone (1 - gpu_memory_utilization): CUDA graphs and other processes live there."""
+        """Memory vLLM leaves alone (1 - gpu_memory_utilization): the CUDA context and other processes live there."""
         return self.gpu_memory_bytes - self.requested_bytes
 
     @property
@@ -121,11 +152,26 @@ def stage_weight_bytes(spec: ModelSpec, bits: int, pipeline_parallel: int) -> in
 
 def activation_bytes(spec: ModelSpec, tokens: int, seqs: int, tensor_parallel: int) -> int:
     """Peak activation memory of vLLM's profiling run: the larger of a forward pass over ``tokens`` and the sampler
-    over ``seqs`` rows of fp32 logits."""
+    over ``seqs`` rows of logits."""
     per_token = 2 * (3 * spec.hidden_size + 3 * spec.active_intermediate / tensor_parallel + spec.experts_per_token * spec.hidden_size)
     forward = tokens * per_token
-    sampler = seqs * spec.vocab_size * 4 * 2
+    sampler = seqs * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT
     return int(max(forward, sampler))
+
+
+def runtime_bytes(inputs: EngineInputs) -> int:
+    """Memory outside PyTorch's allocator: the CUDA runtime, plus all-reduce buffers at TP > 1 on large GPUs."""
+    return RUNTIME_BYTES + (ALL_REDUCE_BYTES if inputs.tensor_parallel > 1 and inputs.large_gpu else 0)
+
+
+def cuda_graph_bytes(spec: ModelSpec, inputs: EngineInputs, tokens: int, seqs: int) -> int:
+    """vLLM's CUDA-graph reserve: per decoder layer of the stage, per PIECEWISE graph (sizes up to ``tokens``) and FULL
+    decode graph (sizes up to ``seqs``). Zero when vLLM does not reserve it (older than 0.21, or eager)."""
+    if not inputs.cuda_graph_reserve:
+        return 0
+    graphs = sum(size <= tokens for size in CUDA_GRAPH_CAPTURE_SIZES) + sum(size <= seqs for size in CUDA_GRAPH_CAPTURE_SIZES)
+    layers = math.ceil(spec.num_hidden_layers / inputs.pipeline_parallel)
+    return int(graphs * layers * CUDA_GRAPH_BYTES_PER_LAYER)
 
 
 def plan_engine(spec: ModelSpec, gpu_memory_bytes: int, inputs: EngineInputs) -> EnginePlan:
@@ -139,11 +185,12 @@ def plan_engine(spec: ModelSpec, gpu_memory_bytes: int, inputs: EngineInputs) ->
     requested = int(gpu_memory_bytes * inputs.gpu_memory_utilization)
     weights = math.ceil(stage_weight_bytes(spec, bits, pp) / tp)
     activation = activation_bytes(spec, tokens, seqs, tp)
-    budget = requested - weights - activation - RUNTIME_BYTES
+    runtime, graphs = runtime_bytes(inputs), cuda_graph_bytes(spec, inputs, tokens, seqs)
+    budget = requested - weights - activation - runtime - graphs
     per_token = spec.kv_bytes_per_token(tensor_parallel=tp, pipeline_parallel=pp, kv_bytes=inputs.kv_bytes)
     blocks = budget // (per_token * BLOCK_TOKENS) if budget > 0 else 0
     return EnginePlan(
         gpu_memory_bytes=gpu_memory_bytes, requested_bytes=requested, weights_bytes=weights, activation_bytes=activation,
-        runtime_bytes=RUNTIME_BYTES, kv_budget_bytes=budget, kv_bytes_per_token=per_token, kv_tokens=int(blocks * BLOCK_TOKENS),
-        max_model_len=max_len, max_num_batched_tokens=tokens, max_num_seqs=seqs,
+        runtime_bytes=runtime, cuda_graph_bytes=graphs, kv_budget_bytes=budget, kv_bytes_per_token=per_token,
+        kv_tokens=int(blocks * BLOCK_TOKENS), max_model_len=max_len, max_num_batched_tokens=tokens, max_num_seqs=seqs,
     )  # fmt: skip

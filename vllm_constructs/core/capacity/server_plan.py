@@ -145,7 +145,7 @@ def engine_inputs(engine: EngineArgs, gpu: GpuProduct | None) -> EngineInputs:
         max_model_len=engine.max_model_len, gpu_memory_utilization=engine.gpu_memory_utilization or DEFAULT_UTILIZATION,
         kv_bytes=1 if kv_fp8 else 2, weight_bits=_QUANT_BITS.get(engine.quantization or ""),
         max_num_batched_tokens=_int(extra.get("max_num_batched_tokens")), max_num_seqs=_int(extra.get("max_num_seqs")),
-        large_gpu=gpu.large if gpu else False,
+        large_gpu=gpu.large if gpu else False, cuda_graph_reserve=not engine.enforce_eager,
     )  # fmt: skip
 
 
