@@ -13,6 +13,7 @@ from apps.llama_8b_hpa_metrics import Llama8bHpaChart
 from apps.llama_70b import Llama70bChart
 from apps.llama_405b_kuberay import Llama405bKubeRayChart
 from apps.llama_405b_lws import Llama405bLwsChart
+from apps.multi_model_gateway import MultiModelGatewayChart, MultiModelIngressChart
 from vllm_constructs.app import lint_and_synth, run_main
 from vllm_constructs.fleet import build_fleet, write_kustomization
 from vllm_constructs.lint import LintPolicy, Waiver
@@ -39,6 +40,8 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
     Llama70bChart(app)
     Llama405bKubeRayChart(app)
     Llama405bLwsChart(app)
+    MultiModelGatewayChart(app)
+    MultiModelIngressChart(app)
     return app
 
 

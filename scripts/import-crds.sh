@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 crds="${1:-../shared/crds}"
 cli=node_modules/.bin/cdk8s
 rm -rf imports && mkdir -p imports
-for pair in ray:ray.io lws:leaderworkerset.x-k8s.io keda:keda.sh monitoring:monitoring.coreos.com; do
+for pair in ray:ray.io lws:leaderworkerset.x-k8s.io keda:keda.sh monitoring:monitoring.coreos.com \
+  gateway:gateway.networking.k8s.io inference:inference.networking.k8s.io llmd:llm-d.ai; do
   name="${pair%%:*}"; file="$crds/${pair#*:}.yaml"
   "$cli" import "$name:=$file" --language python --output imports --no-check-upgrade >/dev/null
 done

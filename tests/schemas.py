@@ -28,6 +28,7 @@ CRD_GROUP_FILES = {
     "monitoring.coreos.com": "monitoring.coreos.com.yaml",
     "gateway.networking.k8s.io": "gateway.networking.k8s.io.yaml",
     "inference.networking.k8s.io": "inference.networking.k8s.io.yaml",
+    "llm-d.ai": "llm-d.ai.yaml",
 }
 
 _SCHEMA_ROOT = files("kubernetes_validate").joinpath("kubernetes-json-schema")

@@ -367,6 +367,6 @@ def test_lint_reads_the_capacity_annotation_of_the_apps(tmp_path: Path) -> None:
     assert not [f for f in findings if f.rule != "capacity-low-concurrency"]
     rows = app_plans(app)
     by_server = {r["server"]: r for r in rows}
-    assert all(r["fits"] for r in rows) and len(rows) == 5
+    assert all(r["fits"] for r in rows) and len(rows) == 10  # five apps, plus five servers of the two multi-model apps
     assert by_server["llama-3-1-70b-tp4/llama-3-1-70b"]["gpus_at_max_replicas"] == 16  # the autoscaler's max_replicas=4
     assert by_server["llama-3-1-405b-kuberay/llama-405b-kuberay"]["gpus"] == 16

@@ -674,8 +674,9 @@ def test_real_synth_revision_change(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_real_synth_equals_committed_dist(tmp_path: Path) -> None:
     """The committed dist/ is what the apps synthesize: the diff against a fresh synth is empty, and the totals are
-    those of the apps (8B: 1, 8B HPA: 1..3, 70B: 4 per pod x KEDA 2..4, 405B KubeRay and LWS: 16 each)."""
+    those of the apps (8B: 1, 8B HPA: 1..3, 70B: 4 per pod x KEDA 2..4, 405B KubeRay and LWS: 16 each; multi-model
+    gateway: 1 + 1 + 4, multi-model ingress: 1 + 4)."""
     code, out, _ = run_folders(ROOT / "dist", _synth(tmp_path / "fresh"))
     assert code == 0
     assert "No object added, removed or changed." in out
-    assert "| **total** | nvidia.com/gpu | 42 / 52 | 42 / 52 |" in out
+    assert "| **total** | nvidia.com/gpu | 53 / 63 | 53 / 63 |" in out

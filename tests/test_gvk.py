@@ -9,12 +9,15 @@ import sys
 import textwrap
 from pathlib import Path
 
+from imports.gateway.io.k8s.networking.gateway import Gateway, HttpRoute
+from imports.inference.io.k8s.networking.inference import InferencePool
 from imports.keda.sh.keda import ScaledObject, TriggerAuthentication
+from imports.llmd.ai.llm_d import InferenceModelRewrite, InferenceObjective
 from imports.lws.io.x_k8s.leaderworkerset import LeaderWorkerSet
 from imports.monitoring.com.coreos.monitoring import PodMonitor, PrometheusRule, ServiceMonitor
 from imports.ray.io.ray import RayCluster
 from tests.conftest import ROOT
-from vllm_constructs import _gvk
+from vllm_constructs.core import gvk as _gvk
 
 
 def test_constants_match_the_generated_bindings() -> None:
@@ -26,13 +29,19 @@ def test_constants_match_the_generated_bindings() -> None:
         _gvk.SERVICE_MONITOR: ServiceMonitor,
         _gvk.POD_MONITOR: PodMonitor,
         _gvk.PROMETHEUS_RULE: PrometheusRule,
+        _gvk.INFERENCE_POOL: InferencePool,
+        _gvk.INFERENCE_OBJECTIVE: InferenceObjective,
+        _gvk.INFERENCE_MODEL_REWRITE: InferenceModelRewrite,
+        _gvk.HTTP_ROUTE: HttpRoute,
+        _gvk.GATEWAY: Gateway,
     }
     for constant, binding in pairs.items():
         assert constant == (binding.GVK.api_version, binding.GVK.kind)
 
 
 def test_generated_bindings_are_committed_with_their_jsii_assemblies() -> None:
-    for module in ("ray/io/ray", "lws/io/x_k8s/leaderworkerset", "keda/sh/keda", "monitoring/com/coreos/monitoring"):
+    modules = ("ray/io/ray", "lws/io/x_k8s/leaderworkerset", "keda/sh/keda", "monitoring/com/coreos/monitoring")
+    for module in (*modules, "gateway/io/k8s/networking/gateway", "inference/io/k8s/networking/inference", "llmd/ai/llm_d"):
         folder = ROOT / "imports" / module
         assert (folder / "__init__.py").is_file()
         assert list((folder / "_jsii").glob("*.jsii.tgz")), f"imports/{module}/_jsii/*.jsii.tgz must be committed"
@@ -47,6 +56,7 @@ def test_installed_library_needs_no_imports_package(tmp_path: Path) -> None:
         from vllm_constructs import (
             Autoscaler, AutoscalerProps, EngineArgs, ModelCache, ModelSource, MultiNodeBackend, Observability,
             ObservabilityProps, RayCluster, RayClusterProps, Resources, Scaling, VllmServer, VllmServerProps,
+            GatewayRef, InferenceGateway, InferenceGatewayProps, ModelRoute,
         )
         app = cdk8s.App()
         chart = cdk8s.Chart(app, "c", namespace="ns")
@@ -56,6 +66,7 @@ def test_installed_library_needs_no_imports_package(tmp_path: Path) -> None:
             cache=ModelCache.pvc("10Gi", access_mode="ReadWriteMany")))
         Autoscaler(chart, "a", AutoscalerProps(target=server, max_replicas=3, scaling=Scaling.keda("http://prometheus:9090")))
         Observability(chart, "o", ObservabilityProps(server=server))
+        InferenceGateway(chart, "g", InferenceGatewayProps(name="r", gateway=GatewayRef(name="gw"), models=(ModelRoute.single(server),)))
         for backend in MultiNodeBackend:
             RayCluster(chart, backend.name, RayClusterProps(
                 name=backend.name.lower().replace("_", "-"), model=ModelSource.huggingface("o/m", revision="main"),
@@ -70,4 +81,4 @@ def test_installed_library_needs_no_imports_package(tmp_path: Path) -> None:
     run = subprocess.run([sys.executable, "-I", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
     kinds = set(run.stdout.strip().split(","))
-    assert {"RayCluster", "LeaderWorkerSet", "ScaledObject", "ServiceMonitor", "PrometheusRule"} <= kinds
+    assert {"RayCluster", "LeaderWorkerSet", "ScaledObject", "ServiceMonitor", "PrometheusRule", "InferencePool", "HTTPRoute"} <= kinds

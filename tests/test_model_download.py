@@ -495,8 +495,8 @@ def test_fails_when_download_env_redefines_what_the_construct_sets(field: str, n
     assert value_error(lambda: ModelDownload(**{field: {name: "x"}})) == (
         f"ModelDownload: {field}={{{name!r}: 'x'}} redefines {name}, which the construct sets so that the Job, the wait guard and the "
         "server agree. Allowed: names other than CHECKSUM_FILE, DOWNLOAD_TIMEOUT_SECONDS, HF_EXCLUDE, HF_INCLUDE, HF_REPO_ID, "
-        "HF_TOKEN_PATH, MODEL_DIR, REVISION, S3_BUCKET_NAME, S3_ENDPOINT_URL, S3_PATH, SOURCE_URI, WAIT_INTERVAL_SECONDS, "
-        "WAIT_TIMEOUT_SECONDS. Fix: use the typed prop (source, revision, timeout_seconds, ...) instead."
+        "HF_TOKEN_PATH, LORA_MAX_RANK, MODEL_DIR, REVISION, S3_BUCKET_NAME, S3_ENDPOINT_URL, S3_PATH, SOURCE_URI, "
+        "WAIT_INTERVAL_SECONDS, WAIT_TIMEOUT_SECONDS. Fix: use the typed prop (source, revision, timeout_seconds, ...) instead."
     )
 
 

@@ -226,8 +226,8 @@ def test_library_source_never_emits_a_secret() -> None:
 
 
 _SECRET_FIELD = re.compile(r"token|api_key|access_key|credential|password|secret")
-# a flag, names of docker-registry Secrets (references by name), and where a tokenizer is read: none carries a secret value
-_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets", "tokenizer"}
+# a flag, names of docker-registry and TLS Secrets (references by name), and where a tokenizer is read: none carries a secret value
+_NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets", "tls_secret", "tokenizer"}
 
 
 def _public_value_classes() -> list[type[Any]]:

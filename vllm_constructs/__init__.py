@@ -14,9 +14,12 @@ from .core.autoscaling import AutoscalerProps, KedaAuthentication, Scaling, Scal
 from .core.cluster import LwsRollout, LwsStartupPolicy, MultiNodeBackend, NcclDebug, NcclSettings, RayClusterProps, Rdma
 from .core.deployment import GpuDeploymentProps
 from .core.engine import Dtype, EngineArgs, KvCacheDtype
+from .core.gateway import Backend, GatewayNetworkPolicy, GatewayRef, InferenceGatewayProps, ModelRoute, RoutingMode
 from .core.gitops import GitOpsOptions
+from .core.ingress import InferenceIngressProps, IngressController, IngressEndpoint
 from .core.load_test import LoadTestApi, LoadTestProps, Pushgateway, Tokenizer
 from .core.logs import JsonLogs, LogLevel
+from .core.lora import LoraAdapter, LoraOptions
 from .core.model import (
     AccessMode,
     DownloadMode,
@@ -28,6 +31,7 @@ from .core.model import (
 )
 from .core.objects import ServerNetworkPolicy
 from .core.observability import AlertThresholds, MonitorKind, ObservabilityProps
+from .core.picker import EndpointPicker, EndpointPickerConfig, FailureMode, Scorer, WeightedScorer
 from .core.promql import ServerSeries
 from .core.server import ServerNames, ServiceType, VllmServerProps
 from .core.serving import DEFAULT_VLLM_IMAGE, ScaleTarget, ServingFacts, ServingProps, ServingWorkload
@@ -60,6 +64,8 @@ if TYPE_CHECKING:
     from .autoscaler import Autoscaler
     from .chart_release import VllmChartRelease
     from .gpu_deployment import GpuDeployment
+    from .inference_gateway import InferenceGateway
+    from .inference_ingress import InferenceIngress
     from .load_test import LoadTest
     from .model_init_job import ModelInitJob
     from .observability import Observability
@@ -72,6 +78,8 @@ _CONSTRUCTS = {
     "Autoscaler": "autoscaler",
     "GpuDeployment": "gpu_deployment",
     "LoadTest": "load_test",
+    "InferenceGateway": "inference_gateway",
+    "InferenceIngress": "inference_ingress",
     "ModelInitJob": "model_init_job",
     "Observability": "observability",
     "RayCluster": "ray_cluster",
@@ -100,21 +108,33 @@ __all__ = [
     "AlertThresholds",
     "Autoscaler",
     "AutoscalerProps",
+    "Backend",
     "ConfigError",
     "ConfigMapKeyRef",
     "ContainerPort",
     "DownloadMode",
     "Dtype",
+    "EndpointPicker",
+    "EndpointPickerConfig",
     "EngineArgs",
     "EnvFrom",
     "EnvValue",
+    "FailureMode",
     "FieldRef",
+    "GatewayNetworkPolicy",
+    "GatewayRef",
     "GitOpsOptions",
     "GpuDeployment",
     "GpuDeploymentProps",
     "GpuProductAffinity",
     "HealthChecks",
     "Image",
+    "InferenceGateway",
+    "InferenceGatewayProps",
+    "InferenceIngress",
+    "InferenceIngressProps",
+    "IngressController",
+    "IngressEndpoint",
     "JsonLogs",
     "KedaAuthentication",
     "KvCacheDtype",
@@ -122,12 +142,15 @@ __all__ = [
     "LoadTestApi",
     "LoadTestProps",
     "LogLevel",
+    "LoraAdapter",
+    "LoraOptions",
     "LwsRollout",
     "LwsStartupPolicy",
     "ModelCache",
     "ModelDownload",
     "ModelInitJob",
     "ModelInitJobProps",
+    "ModelRoute",
     "ModelSource",
     "MonitorKind",
     "MultiNodeBackend",
@@ -143,10 +166,12 @@ __all__ = [
     "Rdma",
     "Resources",
     "RolloutStrategy",
+    "RoutingMode",
     "S3Credentials",
     "ScaleTarget",
     "Scaling",
     "ScalingBehavior",
+    "Scorer",
     "SecretKeyRef",
     "SecurityProfile",
     "ServerNames",
@@ -164,6 +189,7 @@ __all__ = [
     "VllmServer",
     "VllmServerProps",
     "Volume",
+    "WeightedScorer",
     "WorkloadLabels",
     "check_app",
     "synth",

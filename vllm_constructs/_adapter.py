@@ -146,6 +146,8 @@ class Exclusive:
     what: str
     """e.g. 'an autoscaler': the problem reads '<value> already has <what> (<owner path>)'."""
     fix: str
+    allowed: str = ""
+    """What is allowed. Default: 'one <what> per workload'."""
 
 
 def claim(
@@ -154,20 +156,22 @@ def claim(
     namespace: str,
     planned: Iterable[KubeObject],
     selector: Mapping[str, str] | None = None,
-    exclusive: Exclusive | None = None,
+    exclusive: Exclusive | Sequence[Exclusive] | None = None,
 ) -> Callable[[], None]:
     """Check that nothing in the App already uses these objects (kind, namespace, name), this selector in the
-    namespace, or the exclusive key (e.g. 'autoscaler of X'); return the function that records them once created."""
+    namespace, or the exclusive keys (e.g. 'autoscaler of X'); return the function that records them once created."""
     reg = registry_of(scope)
-    if exclusive is not None and exclusive.key in reg.claims:
-        raise ConfigError(
-            path=path,
-            field=exclusive.field,
-            value=exclusive.value,
-            problem=f"already has {exclusive.what} ({reg.claims[exclusive.key]})",
-            allowed=f"one {exclusive.what.removeprefix('an ').removeprefix('a ')} per workload",
-            fix=exclusive.fix,
-        )
+    taken = [exclusive] if isinstance(exclusive, Exclusive) else list(exclusive or ())
+    for one in taken:
+        if one.key in reg.claims:
+            raise ConfigError(
+                path=path,
+                field=one.field,
+                value=one.value,
+                problem=f"already has {one.what} ({reg.claims[one.key]})",
+                allowed=one.allowed or f"one {one.what.removeprefix('an ').removeprefix('a ')} per workload",
+                fix=one.fix,
+            )
     sel_key = (namespace or "default", tuple(sorted(selector.items()))) if selector else None
     if sel_key is not None and sel_key in reg.selectors:
         raise ConfigError(
@@ -196,8 +200,8 @@ def claim(
             reg.objects[key] = path
         if sel_key is not None:
             reg.selectors[sel_key] = path
-        if exclusive is not None:
-            reg.claims[exclusive.key] = path
+        for one in taken:
+            reg.claims[one.key] = path
 
     return commit
 

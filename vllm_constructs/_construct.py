@@ -35,7 +35,7 @@ def build(
     *,
     objects: Callable[[P], Sequence[KubeObject]] = lambda p: p.objects,  # type: ignore[attr-defined]
     selector: Mapping[str, str] | Callable[[P], Mapping[str, str] | None] | None = None,
-    exclusive: Callable[[P], Exclusive | None] | None = None,
+    exclusive: Callable[[P], Exclusive | Sequence[Exclusive] | None] | None = None,
 ) -> tuple[P, dict[str, cdk8s.ApiObject]]:
     """Create ``construct`` from ``props``: check scope, id and props type, plan (pure), claim the objects in the App,
     then add one ApiObject per planned object. Any ConfigError leaves the App as it was."""

@@ -15,6 +15,7 @@ from . import objects
 from .capacity.server_plan import with_capacity
 from .engine import ArgsCheck
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
+from .lora import plan_lora
 from .model import AccessMode, script
 from .gitops import annotate
 from .logs import plan_json_logs
@@ -331,7 +332,7 @@ def ray_stop_seconds(grace_seconds: int, drain_seconds: int) -> int:
 
 
 def _commands(
-    p: RayClusterProps, delivery: Delivery, served: str
+    p: RayClusterProps, delivery: Delivery, served: str, lora_args: tuple[str, ...] = ()
 ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """(leader command, leader args, worker command, worker args)."""
     serve = [
@@ -339,6 +340,7 @@ def _commands(
         "serve",
         *p.engine.to_args(model_path=delivery.model_path, served_name=served, port=p.port),
         *revision_args(p.model, delivery),
+        *lora_args,
     ]
     bash = ("/bin/bash", "-c")
     if p.backend is not MultiNodeBackend.LWS_RAY_FREE:
@@ -418,12 +420,14 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         required_reason=f"attaches to one node, but the {p.nodes} pods of a group run on {p.nodes} nodes and all read the weights",
     )  # fmt: skip
     delivery = plan_delivery(check, p, labels, claim_name=f"{p.name}-model-cache", job_base=p.name, readers=readers, default_size="1000Gi")
+    lora = plan_lora(check, p, labels, readers)
+    delivery = lora.extend(delivery)
     served = p.engine.served_model_name or p.model.default_served_name
     leader_env, worker_env = _env(check, p, delivery)
     obj_labels = labels.labels(p.pod.labels)
     logs = plan_json_logs(check, p, obj_labels)  # the serving pod only
     logs.add_env(check, leader_env, p.env)
-    lcmd, largs, wcmd, wargs = _commands(p, delivery, served)
+    lcmd, largs, wcmd, wargs = _commands(p, delivery, served, lora.args)
     leader_delivery = replace(delivery, volumes=(*delivery.volumes, *logs.volumes))
     leader = _template(check, p, labels, True, lcmd, (*largs, *logs.args), leader_env, leader_delivery)
     if logs.pod_annotations:
@@ -444,7 +448,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         }
         np_spec = network_policy_spec(p.network_policy, peers, p.port, peers=peers)
         planned.append(objects.network_policy("NetworkPolicy", p.name, obj_labels, np_spec))
-    facts = _facts(p, namespace, labels, leader, served)
+    facts = lora.add_facts(_facts(p, namespace, labels, leader, served))
     planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
     return ClusterPlan(annotate(planned, p.gitops), facts)
 

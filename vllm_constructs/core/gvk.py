@@ -26,3 +26,7 @@ INFERENCE_POOL = Gvk("inference.networking.k8s.io/v1", "InferencePool")
 INFERENCE_OBJECTIVE = Gvk("llm-d.ai/v1alpha2", "InferenceObjective")
 INFERENCE_MODEL_REWRITE = Gvk("llm-d.ai/v1alpha2", "InferenceModelRewrite")
 HTTP_ROUTE = Gvk("gateway.networking.k8s.io/v1", "HTTPRoute")
+GATEWAY = Gvk("gateway.networking.k8s.io/v1", "Gateway")
+"""What an HTTPRoute's parentRefs name (the construct never emits a Gateway)."""
+ENDPOINT_PICKER_CONFIG = Gvk("llm-d.ai/v1alpha1", "EndpointPickerConfig")
+"""The endpoint picker's config file format (``--config-file``), not a CRD: it has no binding in imports/."""

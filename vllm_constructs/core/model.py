@@ -86,6 +86,7 @@ DOWNLOAD_ENV_NAMES = frozenset(
         "S3_PATH",
         "S3_ENDPOINT_URL",
         "CHECKSUM_FILE",
+        "LORA_MAX_RANK",
     }
 )
 """Environment the download and wait scripts read from the construct; user env may not redefine them."""
@@ -97,9 +98,11 @@ def script(name: str) -> str:
     return files("vllm_constructs.scripts").joinpath(name).read_text()
 
 
-def download_script(kind: str) -> str:
-    """The bash program a download runs for ``kind`` ('s3' or 'hf'): fetch, verify, mark."""
-    return script(f"download-{kind}.sh") + script("verify-and-mark.sh")
+def download_script(kind: str, *, lora_adapter: bool = False) -> str:
+    """The bash program a download runs for ``kind`` ('s3' or 'hf'): fetch, verify, mark. A LoRA adapter is verified
+    as one first (adapter_config.json, adapter weights, rank), then by the shared checks without config.json."""
+    adapter = script("verify-lora-adapter.sh") if lora_adapter else ""
+    return script(f"download-{kind}.sh") + adapter + script("verify-and-mark.sh")
 
 
 def wait_script() -> str:
@@ -757,15 +760,24 @@ def wait_image_for(download: ModelDownload, download_image: Image, server_image:
 
 
 def download_container(
-    name: str, source: ModelSource, model_dir: str, image: Image, download: ModelDownload, security: SecurityProfile
+    name: str,
+    source: ModelSource,
+    model_dir: str,
+    image: Image,
+    download: ModelDownload,
+    security: SecurityProfile,
+    *,
+    lora_rank: int | None = None,
 ) -> JsonObject:
-    """The container that downloads, verifies and marks (used by the Job and by init-container mode)."""
+    """The container that downloads, verifies and marks (used by the Job and by init-container mode). With
+    ``lora_rank`` the download is verified as a LoRA adapter of at most that rank; default: as a base model."""
     env: dict[str, EnvValue] = {
         "MODEL_DIR": model_dir,
         "SOURCE_URI": source.uri,
         "REVISION": source.revision_name,
         "DOWNLOAD_TIMEOUT_SECONDS": str(download.timeout_seconds),
         "HOME": "/tmp",
+        **({"LORA_MAX_RANK": str(lora_rank)} if lora_rank is not None else {}),
         **source.download_env(),
         **dict(download.env),
     }
@@ -775,7 +787,7 @@ def download_container(
         "image": image.ref,
         "imagePullPolicy": str(image.pull_policy),
         "command": list(download.command) or ["/bin/bash", "-c"],
-        "args": list(download.args) or [download_script(source.kind)],
+        "args": list(download.args) or [download_script(source.kind, lora_adapter=lora_rank is not None)],
         "env": env_list(env),
         "resources": DOWNLOAD_RESOURCES,
         "securityContext": security.container_json(),
@@ -783,8 +795,19 @@ def download_container(
     }
 
 
-def wait_container(source: ModelSource, model_dir: str, image: Image, download: ModelDownload, security: SecurityProfile) -> JsonObject:
-    """The guard init container: waits for the marker of exactly this source and revision."""
+def wait_container(
+    source: ModelSource,
+    model_dir: str,
+    image: Image,
+    download: ModelDownload,
+    security: SecurityProfile,
+    *,
+    name: str = "wait-for-model",
+    volume: str = "model-cache",
+    mount: str = MODEL_MOUNT,
+) -> JsonObject:
+    """The guard init container: waits for the marker of exactly this source and revision (in ``model_dir``, on
+    ``volume`` mounted read-only at ``mount``)."""
     env: dict[str, EnvValue] = {
         "MODEL_DIR": model_dir,
         "SOURCE_URI": source.uri,
@@ -794,7 +817,7 @@ def wait_container(source: ModelSource, model_dir: str, image: Image, download: 
         **dict(download.wait_env),
     }
     return {
-        "name": "wait-for-model",
+        "name": name,
         "image": image.ref,
         "imagePullPolicy": str(image.pull_policy),
         "command": list(download.wait_command) or ["/bin/bash", "-c"],
@@ -802,7 +825,7 @@ def wait_container(source: ModelSource, model_dir: str, image: Image, download: 
         "env": env_list(env),
         "resources": WAIT_RESOURCES,
         "securityContext": security.container_json(),
-        "volumeMounts": [{"name": "model-cache", "mountPath": MODEL_MOUNT, "readOnly": True}],
+        "volumeMounts": [{"name": volume, "mountPath": mount, "readOnly": True}],
     }
 
 
@@ -869,11 +892,12 @@ def download_job(
     labels: WorkloadLabels,
     co_locate_with: Mapping[str, str] | None,
     name: str | None = None,
+    lora_rank: int | None = None,
 ) -> tuple[str, JsonObject]:
     """The download Job's name and spec. The name is content-addressed: it changes exactly when what is downloaded
     (or how) changes, so an upgrade creates a new Job instead of patching an immutable template."""
     model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
-    container = download_container("download", source, model_dir, image, download, security)
+    container = download_container("download", source, model_dir, image, download, security, lora_rank=lora_rank)
     job_name = name or f"{job_base}-download-{content_hash([container, claim_name], 8)}"
     pod = job_pod_spec(container, claim_name, source, security, co_locate_with)
     spec: JsonObject = {"backoffLimit": download.backoff_limit, "activeDeadlineSeconds": download.timeout_seconds}

@@ -15,9 +15,10 @@ from pydantic import AfterValidator, PlainValidator
 
 from ..errors import ConfigError
 from . import objects
-from .gitops import annotate
 from .capacity.server_plan import with_capacity
+from .gitops import annotate
 from .logs import plan_json_logs
+from .lora import plan_lora
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
@@ -280,6 +281,8 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         readers=readers,
         default_size="100Gi",
     )
+    lora = plan_lora(check, props, labels, readers)
+    delivery = lora.extend(delivery)
     env = _server_env(check, props, delivery)
     obj_labels = labels.labels(props.pod.labels)
     logs = plan_json_logs(check, props, obj_labels)
@@ -290,6 +293,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         *props.engine.to_args(model_path=delivery.model_path, served_name=served, port=props.port),
         *revision_args(props.model, delivery),
         *logs.args,
+        *lora.args,
     ]
     env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
     mounted = (*delivery.volumes, *logs.volumes)
@@ -317,7 +321,7 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     if props.network_policy is not None:
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
-    facts = _facts(props, namespace, names, labels, template, served, delivery)
+    facts = lora.add_facts(_facts(props, namespace, names, labels, template, served, delivery))
     planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
     return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
 

@@ -18,6 +18,7 @@ from pydantic import AfterValidator
 from .engine import EngineArgs
 from .gitops import GitOpsOptions
 from .logs import JsonLogs
+from .lora import LoraOptions
 from .model import (
     MODEL_MOUNT,
     AccessMode,
@@ -128,6 +129,8 @@ class ServingProps:
     """Argo CD sync waves and forced re-creation of the cache claim. Default: none (plain objects)."""
     json_logs: JsonLogs | None = None
     """vLLM's and uvicorn's logs as JSON lines (serving pods), configured from a ConfigMap. Default: none (vLLM's text)."""
+    lora: LoraOptions | None = None
+    """LoRA adapters served next to the base model (``--enable-lora``). Default: none."""
 
 
 @dataclass(frozen=True, slots=True)
