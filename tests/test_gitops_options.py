@@ -51,7 +51,8 @@ def test_recreate_cache_claim_marks_only_the_claim() -> None:
         "argocd.argoproj.io/sync-options": "Force=true,Replace=true",
         "kustomize.toolkit.fluxcd.io/force": "enabled",
     }
-    assert all(not o.annotations for kind, o in objs.items() if kind != "PersistentVolumeClaim")
+    gitops = ("argocd.argoproj.io/", "kustomize.toolkit.fluxcd.io/")
+    assert all(not any(k.startswith(gitops) for k in o.annotations) for kind, o in objs.items() if kind != "PersistentVolumeClaim")
 
 
 @pytest.mark.parametrize("bad", ["yes", 1, None])
