@@ -9,6 +9,7 @@ string as null). The test suite validates every object strictly against the Kube
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -47,10 +48,8 @@ def path_of(construct: IConstruct) -> str:
     cached = _attr(construct, "_vc_path")
     if cached is None:
         cached = construct.node.path
-        try:
+        with contextlib.suppress(AttributeError):  # a jsii proxy without a __dict__
             construct._vc_path = cached  # type: ignore[attr-defined]
-        except AttributeError:  # a jsii proxy without a __dict__
-            pass
     return str(cached)
 
 
@@ -59,10 +58,8 @@ def namespace_of(scope: IConstruct) -> str:
     cached = _attr(scope, "_vc_namespace")
     if cached is None:
         cached = cdk8s.Chart.of(scope).namespace or ""
-        try:
+        with contextlib.suppress(AttributeError):
             scope._vc_namespace = cached  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
     return str(cached)
 
 
@@ -71,10 +68,8 @@ def root_of(scope: IConstruct) -> IConstruct:
     if cached is None:
         parent = _attr(scope, "_vc_parent")
         cached = root_of(parent) if parent is not None else scope.node.root
-        try:
+        with contextlib.suppress(AttributeError):
             scope._vc_root = cached  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
     return cached  # type: ignore[no-any-return]
 
 
@@ -190,7 +185,7 @@ def claim(
                 path=path,
                 field=f"{obj.kind}/{obj.name}",
                 value=obj.name,
-                problem=f"is emitted by {owner} already in namespace {key[2]!r}, and Kubernetes keeps one object per kind, namespace and name",
+                problem=f"is emitted by {owner} already in namespace {key[2]!r}; Kubernetes keeps one object per kind, namespace and name",
                 allowed="unique names per kind and namespace across the whole app",
                 fix="give one of them another name (a different server name, or ServerNames for explicit names)",
             )

@@ -51,7 +51,7 @@ class Autoscaler(Construct):
                 fix="combine the metrics into one Autoscaler: two would fight over its replicas",
             )
 
-        plan, objs = build(
+        _, objs = build(
             self, scope, construct_id, props, AutoscalerProps, lambda path, ns: plan_autoscaler(path, props), exclusive=exclusive
         )
         self.resource: cdk8s.ApiObject = objs["Resource"]

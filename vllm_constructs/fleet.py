@@ -25,14 +25,15 @@ CLUSTER_LABEL = "vllm-constructs.io/cluster"
 
 
 def _add_server(chart: cdk8s.Chart, name: str, server: FleetServer) -> None:
-    workload: VllmServer | RayCluster
-    if isinstance(server.props, RayClusterProps):
-        workload = RayCluster(chart, name, server.props)
-    else:
-        workload = VllmServer(chart, name, server.props)
+    props = server.props
+    workload = RayCluster(chart, name, props) if isinstance(props, RayClusterProps) else VllmServer(chart, name, props)
     if server.autoscaling is not None:
         spec = server.autoscaling
-        Autoscaler(chart, f"{name}-autoscaler", AutoscalerProps(target=workload, scaling=spec.scaling, min_replicas=spec.min_replicas, max_replicas=spec.max_replicas))
+        Autoscaler(
+            chart,
+            f"{name}-autoscaler",
+            AutoscalerProps(target=workload, scaling=spec.scaling, min_replicas=spec.min_replicas, max_replicas=spec.max_replicas),
+        )
     if server.observability:
         Observability(chart, f"{name}-observability", ObservabilityProps(server=workload, monitor_labels=server.monitor_labels))
 
@@ -52,7 +53,13 @@ def build_fleet(fleet: FleetProps, outdir: str) -> list[tuple[Path, cdk8s.App]]:
     targets = [(env, cluster) for env in fleet.environments for cluster in env.clusters]
     for env, cluster in targets:
         resolve(fleet, env, cluster)  # every override checked before anything is created
-    return [(Path(outdir) / fleet.name / env.name / cluster.name, _app(fleet, env, cluster, Path(outdir) / fleet.name / env.name / cluster.name)) for env, cluster in targets]
+    return [
+        (
+            Path(outdir) / fleet.name / env.name / cluster.name,
+            _app(fleet, env, cluster, Path(outdir) / fleet.name / env.name / cluster.name),
+        )
+        for env, cluster in targets
+    ]
 
 
 def write_kustomization(folder: Path) -> None:

@@ -116,8 +116,10 @@ def _spec(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelSpe
         parser.error("argument --model: give --model HF_ID or --model-config PATH")
     spec = spec_for_repo(args.model)
     if spec is None:
-        parser.error(f"argument --model: {args.model!r} is not in the catalog ({len(list(catalog_names()))} models, e.g. "
-                     "meta-llama/Llama-3.1-8B-Instruct); pass --model-config PATH to its config.json")  # fmt: skip
+        parser.error(
+            f"argument --model: {args.model!r} is not in the catalog ({len(list(catalog_names()))} models, e.g. "
+            "meta-llama/Llama-3.1-8B-Instruct); pass --model-config PATH to its config.json"
+        )
     return spec
 
 
@@ -140,8 +142,10 @@ def _weight_bits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
         return int(args.weight_bits)
     if args.quantization:
         if args.quantization not in _QUANT_BITS:
-            parser.error(f"argument --quantization: {args.quantization!r} has no known weight width "
-                         f"(known: {', '.join(sorted(_QUANT_BITS))}); add --weight-bits 16|8|4")  # fmt: skip
+            parser.error(
+                f"argument --quantization: {args.quantization!r} has no known weight width "
+                f"(known: {', '.join(sorted(_QUANT_BITS))}); add --weight-bits 16|8|4"
+            )
         return _QUANT_BITS[args.quantization]
     return None
 
@@ -149,11 +153,17 @@ def _weight_bits(parser: argparse.ArgumentParser, args: argparse.Namespace) -> i
 def _ad_hoc_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, Any]:
     spec, gpu = _spec(parser, args), _gpu(parser, args)
     inputs = EngineInputs(
-        tensor_parallel=args.tensor_parallel_size, pipeline_parallel=args.pipeline_parallel_size, max_model_len=args.max_model_len,
-        gpu_memory_utilization=args.gpu_memory_utilization, kv_bytes=1 if args.kv_cache_dtype != "auto" else 2,
-        weight_bits=_weight_bits(parser, args), max_num_batched_tokens=args.max_num_batched_tokens, max_num_seqs=args.max_num_seqs,
-        large_gpu=gpu.large, cuda_graph_reserve=not args.enforce_eager,
-    )  # fmt: skip
+        tensor_parallel=args.tensor_parallel_size,
+        pipeline_parallel=args.pipeline_parallel_size,
+        max_model_len=args.max_model_len,
+        gpu_memory_utilization=args.gpu_memory_utilization,
+        kv_bytes=1 if args.kv_cache_dtype != "auto" else 2,
+        weight_bits=_weight_bits(parser, args),
+        max_num_batched_tokens=args.max_num_batched_tokens,
+        max_num_seqs=args.max_num_seqs,
+        large_gpu=gpu.large,
+        cuda_graph_reserve=not args.enforce_eager,
+    )
     e = plan_engine(spec, gpu.memory_bytes, inputs)
     gpus = args.tensor_parallel_size * args.pipeline_parallel_size
     return {

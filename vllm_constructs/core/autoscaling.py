@@ -91,7 +91,7 @@ class KedaAuthentication:
     """Name of the TriggerAuthentication. No default."""
     cluster_scoped: bool = False
     """Refer to a ClusterTriggerAuthentication. Default: False."""
-    modes: Annotated[str, AfterValidator(lambda v: _auth_modes(v))] = "bearer"
+    modes: Annotated[str, AfterValidator(_auth_modes)] = "bearer"
     """KEDA Prometheus authModes: bearer, basic, tls, custom (comma separated). Default: bearer."""
 
 
@@ -139,11 +139,17 @@ class Scaling(FactoryOnly):
         the pods (e.g. a gateway's request rate), since a server with no pods reports nothing.
         """
         return KedaScaling(
-            prometheus_address=prometheus_address, targets=_targets(targets), activation_threshold=activation_threshold,
-            failure_threshold=failure_threshold, fallback_replicas=fallback_replicas, authentication=authentication,
-            idle_replica_count=idle_replica_count, wake_query=wake_query, polling_interval_seconds=polling_interval_seconds,
+            prometheus_address=prometheus_address,
+            targets=_targets(targets),
+            activation_threshold=activation_threshold,
+            failure_threshold=failure_threshold,
+            fallback_replicas=fallback_replicas,
+            authentication=authentication,
+            idle_replica_count=idle_replica_count,
+            wake_query=wake_query,
+            polling_interval_seconds=polling_interval_seconds,
             cooldown_seconds=cooldown_seconds,
-        )  # fmt: skip
+        )
 
 
 Percent = Annotated[int, in_range(1, 1000)]

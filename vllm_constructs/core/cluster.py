@@ -14,11 +14,11 @@ from pydantic import AfterValidator
 from . import objects
 from .capacity.server_plan import with_capacity
 from .engine import ArgsCheck
+from .gitops import annotate
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
+from .logs import plan_json_logs
 from .lora import plan_lora
 from .model import AccessMode, script
-from .gitops import annotate
-from .logs import plan_json_logs
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
@@ -70,6 +70,11 @@ RUNTIME_ENV = {
     "VLLM_API_KEY": "api_key",
     "HF_TOKEN": "hf_token, given to the download only: the server runs offline",
 }
+
+
+KUBERAY_UNSCALABLE = (
+    "a KubeRay RayCluster has no scale subresource for whole serving groups (KubeRay scales Ray workers, not vLLM replicas)"
+)
 
 
 def leader_script() -> str:
@@ -257,7 +262,8 @@ def _check_layout(check: Checker, p: RayClusterProps) -> None:
         check.fail(
             "engine.tensor_parallel_size",
             tp,
-            f"x pipeline_parallel_size {pp} = {tp * pp} does not use the {p.nodes} nodes x {p.accelerators_per_node} accelerators = {total}",
+            f"x pipeline_parallel_size {pp} = {tp * pp} does not use the {p.nodes} nodes x "
+            f"{p.accelerators_per_node} accelerators = {total}",
             "tensor_parallel_size x pipeline_parallel_size == nodes x accelerators_per_node",
             f"use tensor_parallel_size={p.accelerators_per_node} with pipeline_parallel_size={p.nodes} "
             "(tensor parallel inside a node, the usual layout), "
@@ -376,11 +382,19 @@ def _template(
     ray_port = (ContainerPort("gcs-server", p.ray_port),) if serving and p.backend is not MultiNodeBackend.LWS_RAY_FREE else ()
     health = replace(p.health, startup_timeout_seconds=min(p.health.startup_timeout_seconds + p.cluster_timeout_seconds, 86400))
     main = MainContainer(
-        name="vllm" if serving else "worker", image=p.image, resources=replace(p.resources, accelerators=p.accelerators_per_node),
-        accelerator=p.accelerator, command=command, args=args, env=env, port=ContainerPort("http", p.port) if serving else None,
-        extra_ports=ray_port, health=health if serving else None, volumes=(*home_volumes(check, p.env, delivery.volumes), *delivery.volumes),
+        name="vllm" if serving else "worker",
+        image=p.image,
+        resources=replace(p.resources, accelerators=p.accelerators_per_node),
+        accelerator=p.accelerator,
+        command=command,
+        args=args,
+        env=env,
+        port=ContainerPort("http", p.port) if serving else None,
+        extra_ports=ray_port,
+        health=health if serving else None,
+        volumes=(*home_volumes(check, p.env, delivery.volumes), *delivery.volumes),
         extra_resources={p.rdma.resource: str(p.rdma.count)} if p.rdma is not None else {},
-    )  # fmt: skip
+    )
     inputs = PodInputs(main, pod, labels, True, delivery.init_containers, delivery.extra_volumes)
     return pod_template(Checker(f"{check.path}/{'Leader' if serving else 'Worker'}"), inputs)
 
@@ -416,9 +430,12 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
     labels = WorkloadLabels(instance=p.name, component="server", part_of=p.part_of, version=p.image.version_label)
     worker_labels = replace(labels, component="worker")
     readers = Readers(
-        replicas=p.replicas, surges=False, pods_per_replica=p.nodes, required_mode=AccessMode.READ_WRITE_MANY,
+        replicas=p.replicas,
+        surges=False,
+        pods_per_replica=p.nodes,
+        required_mode=AccessMode.READ_WRITE_MANY,
         required_reason=f"attaches to one node, but the {p.nodes} pods of a group run on {p.nodes} nodes and all read the weights",
-    )  # fmt: skip
+    )
     delivery = plan_delivery(check, p, labels, claim_name=f"{p.name}-model-cache", job_base=p.name, readers=readers, default_size="1000Gi")
     lora = plan_lora(check, p, labels, readers)
     delivery = lora.extend(delivery)
@@ -460,11 +477,28 @@ def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: J
     pods = f"{p.name}-head-[a-z0-9]+" if kuberay else f"{p.name}-[0-9]+"
     gpu = p.pod.gpu_products.products if p.pod.gpu_products is not None else ()
     return ServingFacts(
-        server_name=p.name, namespace=namespace, labels=labels, selector_labels=labels.selector, pod_labels=dict(leader["metadata"]["labels"]),
-        port=ContainerPort("http", p.port), service_name=p.name, service_port=p.service_port,
-        startup_seconds=p.health.startup_timeout_seconds + p.cluster_timeout_seconds, scale_target=target,
-        unscalable_reason="a KubeRay RayCluster has no scale subresource for whole serving groups (KubeRay scales Ray workers, not vLLM replicas)" if kuberay else "",
-        series=ServerSeries(namespace, p.name, pods), served_model_name=served, container_name="vllm", model=p.model, engine=p.engine,
-        resources=p.resources, accelerator=p.accelerator, accelerators_per_pod=p.accelerators_per_node, pods_per_replica=p.nodes,
-        replicas=p.replicas, gpu_products=gpu, version=p.image.version_label, extras=client_facts(p),
-    )  # fmt: skip
+        server_name=p.name,
+        namespace=namespace,
+        labels=labels,
+        selector_labels=labels.selector,
+        pod_labels=dict(leader["metadata"]["labels"]),
+        port=ContainerPort("http", p.port),
+        service_name=p.name,
+        service_port=p.service_port,
+        startup_seconds=p.health.startup_timeout_seconds + p.cluster_timeout_seconds,
+        scale_target=target,
+        unscalable_reason=KUBERAY_UNSCALABLE if kuberay else "",
+        series=ServerSeries(namespace, p.name, pods),
+        served_model_name=served,
+        container_name="vllm",
+        model=p.model,
+        engine=p.engine,
+        resources=p.resources,
+        accelerator=p.accelerator,
+        accelerators_per_pod=p.accelerators_per_node,
+        pods_per_replica=p.nodes,
+        replicas=p.replicas,
+        gpu_products=gpu,
+        version=p.image.version_label,
+        extras=client_facts(p),
+    )

@@ -93,10 +93,19 @@ def plan_gpu_deployment(path: str, namespace: str, props: GpuDeploymentProps) ->
     check = Checker(path)
     labels = props.labels or WorkloadLabels(instance=props.name, version=props.image.version_label)
     main = MainContainer(
-        name=props.container_name, image=props.image, resources=props.resources, accelerator=props.accelerator, command=props.command,
-        args=props.args, env=props.env, env_from=props.env_from, port=props.port, extra_ports=props.extra_ports, health=props.health,
+        name=props.container_name,
+        image=props.image,
+        resources=props.resources,
+        accelerator=props.accelerator,
+        command=props.command,
+        args=props.args,
+        env=props.env,
+        env_from=props.env_from,
+        port=props.port,
+        extra_ports=props.extra_ports,
+        health=props.health,
         volumes=props.volumes,
-    )  # fmt: skip
+    )
     parallel = props.parallel if props.parallel is not None else props.resources.accelerators > 1
     template = pod_template(check, PodInputs(main, props.pod, labels, parallel))
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
@@ -105,12 +114,28 @@ def plan_gpu_deployment(path: str, namespace: str, props: GpuDeploymentProps) ->
         "Resource", "apps/v1", "Deployment", props.name, labels.labels(props.pod.labels), {"spec": spec}, dict(props.pod.annotations)
     )
     facts = ServingFacts(
-        server_name=labels.instance, namespace=namespace, labels=labels, selector_labels=labels.selector,
-        pod_labels=dict(template["metadata"]["labels"]), port=props.port, service_name="", service_port=0,
-        startup_seconds=props.health.startup_timeout_seconds, scale_target=ScaleTarget("apps/v1", "Deployment", props.name),
-        unscalable_reason="", series=ServerSeries.for_deployment(namespace, labels.instance, props.name), served_model_name="",
-        container_name=props.container_name, model=None, engine=None, resources=props.resources, accelerator=props.accelerator,
-        accelerators_per_pod=props.resources.accelerators, pods_per_replica=1, replicas=props.replicas or 0,
-        gpu_products=props.pod.gpu_products.products if props.pod.gpu_products else (), version=props.image.version_label,
-    )  # fmt: skip
+        server_name=labels.instance,
+        namespace=namespace,
+        labels=labels,
+        selector_labels=labels.selector,
+        pod_labels=dict(template["metadata"]["labels"]),
+        port=props.port,
+        service_name="",
+        service_port=0,
+        startup_seconds=props.health.startup_timeout_seconds,
+        scale_target=ScaleTarget("apps/v1", "Deployment", props.name),
+        unscalable_reason="",
+        series=ServerSeries.for_deployment(namespace, labels.instance, props.name),
+        served_model_name="",
+        container_name=props.container_name,
+        model=None,
+        engine=None,
+        resources=props.resources,
+        accelerator=props.accelerator,
+        accelerators_per_pod=props.resources.accelerators,
+        pods_per_replica=1,
+        replicas=props.replicas or 0,
+        gpu_products=props.pod.gpu_products.products if props.pod.gpu_products else (),
+        version=props.image.version_label,
+    )
     return DeploymentPlan([obj], facts, autoscaled=props.replicas is None)

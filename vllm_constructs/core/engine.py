@@ -12,9 +12,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
+from ..vllm_flags import load_table
 from .validation import Redacted, fail, in_range, looks_like_secret, number_range, problem, value_class
 from .values import Lax
-from ..vllm_flags import load_table
 from .vllm_cli import ReadFlag, read_serve_args, table_version
 
 __all__ = ["Dtype", "EngineArgs", "KvCacheDtype", "TYPED_FLAGS"]
@@ -192,9 +192,9 @@ def _check_typed_against_table(engine: EngineArgs) -> None:
     quantization method) is refused on its field."""
     typed = dataclasses.replace(engine, extra_args=(), unchecked_args=()) if engine.extra_args or engine.unchecked_args else engine
     rendered = tuple(typed.to_args(model_path="model", served_name="served", port=8000))
-    for problem in read_serve_args(rendered, model_first=True).problems:
-        name = _TYPED_OPTIONS.get(str(problem.token), "extra_args")
-        fail(name, getattr(engine, name, problem.token), problem.problem, problem.allowed, problem.fix)
+    for refused in read_serve_args(rendered, model_first=True).problems:
+        name = _TYPED_OPTIONS.get(str(refused.token), "extra_args")
+        fail(name, getattr(engine, name, refused.token), refused.problem, refused.allowed, refused.fix)
 
 
 def _check_unchecked(args: tuple[str, ...]) -> None:

@@ -113,7 +113,14 @@ def _set_path(obj: Any, path: list[str], value: Any, where: str) -> Any:
         )
     current = getattr(obj, name)
     if rest and current is None:
-        raise ConfigError(path=where, field=name, value=None, problem="is None in the base server, so there is nothing to change inside it", allowed="a path to a field that is set", fix=f"override {name!r} as a whole")
+        raise ConfigError(
+            path=where,
+            field=name,
+            value=None,
+            problem="is None in the base server, so there is nothing to change inside it",
+            allowed="a path to a field that is set",
+            fix=f"override {name!r} as a whole",
+        )
     new = _set_path(current, rest, value, where) if rest else value
     return dataclasses.replace(obj, **{name: new})
 
@@ -124,7 +131,9 @@ def _apply(server: FleetServer, overrides: Mapping[str, Any], where: str) -> Fle
             server = _set_path(server, dotted.split("."), value, where)
         except ConfigError as err:
             first = err.problems[0]
-            raise ConfigError(path=where, field=dotted, value=first.value, problem=first.problem, allowed=first.allowed, fix=first.fix) from None
+            raise ConfigError(
+                path=where, field=dotted, value=first.value, problem=first.problem, allowed=first.allowed, fix=first.fix
+            ) from None
     return server
 
 
@@ -143,9 +152,9 @@ def resolve(fleet: FleetProps, environment: Environment, cluster: Cluster) -> di
                 allowed=", ".join(fleet.servers),
                 fix="use a server's name",
             )
-    for name, server in fleet.servers.items():
-        server = _apply(server, environment.overrides.get(name, {}), f"{fleet.name}/{environment.name}/{name}")
-        out[name] = _apply(server, cluster.overrides.get(name, {}), f"{fleet.name}/{environment.name}/{cluster.name}/{name}")
+    for name, base in fleet.servers.items():
+        in_environment = _apply(base, environment.overrides.get(name, {}), f"{fleet.name}/{environment.name}/{name}")
+        out[name] = _apply(in_environment, cluster.overrides.get(name, {}), f"{fleet.name}/{environment.name}/{cluster.name}/{name}")
     return out
 
 

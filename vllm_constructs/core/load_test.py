@@ -225,12 +225,34 @@ class LoadTestProps:
 # Flags the construct renders, refused in extra_args (option strings of vllm bench serve).
 RENDERED_FLAGS = frozenset(
     {
-        "--backend", "--endpoint", "--base-url", "--host", "--port", "--model", "--served-model-name", "--tokenizer",
-        "--dataset-name", "--dataset-path", "--random-input-len", "--random-output-len", "--input-len", "--output-len",
-        "--num-prompts", "--max-concurrency", "--request-rate", "--seed", "--ready-check-timeout-sec", "--save-result",
-        "--append-result", "--result-dir", "--result-filename", "--disable-tqdm", "--header", "--skip-tokenizer-init",
+        "--backend",
+        "--endpoint",
+        "--base-url",
+        "--host",
+        "--port",
+        "--model",
+        "--served-model-name",
+        "--tokenizer",
+        "--dataset-name",
+        "--dataset-path",
+        "--random-input-len",
+        "--random-output-len",
+        "--input-len",
+        "--output-len",
+        "--num-prompts",
+        "--max-concurrency",
+        "--request-rate",
+        "--seed",
+        "--ready-check-timeout-sec",
+        "--save-result",
+        "--append-result",
+        "--result-dir",
+        "--result-filename",
+        "--disable-tqdm",
+        "--header",
+        "--skip-tokenizer-init",
     }
-)  # fmt: skip
+)
 
 
 def _check_extra_args(args: tuple[str, ...]) -> None:

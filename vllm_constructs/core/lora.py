@@ -392,9 +392,16 @@ def _downloaded(check: Checker, props: ServingProps, labels: WorkloadLabels, rea
         source = adapter.source.with_token(props.hf_token)
         image = download_image_for(source, lora.download, props.image)
         name, spec = download_job(
-            job_base=f"{props.name[:40].rstrip('-')}-lora", source=source, claim_name=claim, image=image, download=lora.download,
-            security=props.pod.security, labels=labels, co_locate_with=co_locate, lora_rank=adapter.rank,
-        )  # fmt: skip
+            job_base=f"{props.name[:40].rstrip('-')}-lora",
+            source=source,
+            claim_name=claim,
+            image=image,
+            download=lora.download,
+            security=props.pod.security,
+            labels=labels,
+            co_locate_with=co_locate,
+            lora_rank=adapter.rank,
+        )
         objects.append(KubeObject(f"LoraDownload{i}", "batch/v1", "Job", name, job_labels(labels).labels(), {"spec": spec}))
         folder = f"{CACHE_MOUNT}/{source.cache_dir_name}"
         paths[adapter.name] = folder

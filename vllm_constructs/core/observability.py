@@ -157,7 +157,13 @@ def _load_alerts(s: ServerSeries, a: AlertThresholds) -> list[JsonObject]:
             "warning",
             f"vLLM server {where} has had more than {a.waiting_requests} requests waiting for {a.waiting_minutes} minutes.",
         ),
-        _alert("VllmKvCacheNearlyFull", f"{s.of('server:vllm_kv_cache_usage_perc:max')} > {a.kv_cache_usage}", a.kv_cache_minutes, "warning", kv),
+        _alert(
+            "VllmKvCacheNearlyFull",
+            f"{s.of('server:vllm_kv_cache_usage_perc:max')} > {a.kv_cache_usage}",
+            a.kv_cache_minutes,
+            "warning",
+            kv,
+        ),
         _alert(
             "VllmTimeToFirstTokenHigh",
             f"{s.of('server:vllm_time_to_first_token_seconds:p95_5m')} > {a.ttft_p95_seconds}",
@@ -165,7 +171,13 @@ def _load_alerts(s: ServerSeries, a: AlertThresholds) -> list[JsonObject]:
             "warning",
             f"vLLM server {where} has a p95 time to first token above {a.ttft_p95_seconds} s.",
         ),
-        _alert("VllmPreempting", f"{s.of('server:vllm_num_preemptions:rate5m')} > {a.preemptions_per_second}", a.preemptions_minutes, "warning", preempting),
+        _alert(
+            "VllmPreempting",
+            f"{s.of('server:vllm_num_preemptions:rate5m')} > {a.preemptions_per_second}",
+            a.preemptions_minutes,
+            "warning",
+            preempting,
+        ),
     ]
 
 

@@ -20,7 +20,7 @@ __all__ = ["manifests", "to_yaml"]
 class _Dumper(yaml.SafeDumper):
     """Block style, sequences indented under their key, insertion order kept, double quotes, no anchors."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:  # noqa: FBT001, FBT002 - PyYAML's signature
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         super().increase_indent(flow, False)
 
     def choose_scalar_style(self) -> str:
@@ -47,5 +47,7 @@ def manifests(objects: Iterable[KubeObject], namespace: str | None) -> list[dict
 
 def to_yaml(docs: Iterable[Mapping[str, Any]]) -> str:
     """Multi-document YAML like cdk8s's ``Yaml.stringify`` (documents separated by ``---``)."""
-    parts = [yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1, allow_unicode=True) for doc in docs]
+    parts = [
+        yaml.dump(dict(doc), Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=2**31 - 1, allow_unicode=True) for doc in docs
+    ]
     return "---\n".join(parts)

@@ -143,7 +143,7 @@ class VllmServerProps(ServingProps):
 
     rollout: AnyRollout = field(default_factory=RollingUpdate)
     """Default: RollingUpdate, maxSurge 0, maxUnavailable 1 (needs no spare accelerator)."""
-    progress_deadline_seconds: Annotated[int, AfterValidator(lambda v: _positive(v))] | None = None
+    progress_deadline_seconds: Annotated[int, AfterValidator(_positive)] | None = None
     """Default: the startup budget plus 600 s."""
     extra_ports: tuple[ContainerPort, ...] = ()
     """More ports on the vLLM container. Default: none."""
@@ -198,7 +198,8 @@ def _check_layout(check: Checker, props: VllmServerProps) -> None:
             engine.tensor_parallel_size,
             f"x pipeline_parallel_size {engine.pipeline_parallel_size}{dp} = {world} does not match the {accel} accelerators per pod",
             f"tensor_parallel_size x pipeline_parallel_size x data_parallel_size == resources.accelerators ({accel})",
-            f"set tensor_parallel_size={max(accel // (engine.pipeline_parallel_size * engine.data_parallel_size), 1)} or resources.accelerators={world}",
+            f"set tensor_parallel_size={max(accel // (engine.pipeline_parallel_size * engine.data_parallel_size), 1)} "
+            f"or resources.accelerators={world}",
         )
     if accel == 0 and world != 1:
         check.fail(
@@ -232,7 +233,7 @@ def _server_env(check: Checker, props: VllmServerProps, delivery: Delivery) -> d
         env["VLLM_API_KEY"] = props.api_key
     owned["VLLM_API_KEY"] = "api_key"
     if not delivery.downloads_at_start:
-        owned["HF_TOKEN"] = "hf_token, given to the download only: the server runs offline"
+        owned["HF_TOKEN"] = "hf_token, given to the download only: the server runs offline"  # noqa: S105 - a reason, not a secret
     merge_user_env(check, env, props.env, owned)
     return env
 
@@ -298,18 +299,25 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
     env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
     mounted = (*delivery.volumes, *logs.volumes)
     main = MainContainer(
-        name="vllm", image=props.image, resources=props.resources, accelerator=props.accelerator, command=("vllm", "serve"), args=tuple(args),
-        env=env, env_from=env_from, port=ContainerPort("http", props.port), extra_ports=props.extra_ports, health=props.health,
+        name="vllm",
+        image=props.image,
+        resources=props.resources,
+        accelerator=props.accelerator,
+        command=("vllm", "serve"),
+        args=tuple(args),
+        env=env,
+        env_from=env_from,
+        port=ContainerPort("http", props.port),
+        extra_ports=props.extra_ports,
+        health=props.health,
         volumes=(*home_volumes(check, props.env, mounted), *mounted),
-    )  # fmt: skip
+    )
     annotations |= logs.pod_annotations
     inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
     template = pod_template(check, inputs)
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
     spec = deployment_spec(replicas=props.replicas, deadline=deadline, selector=labels.selector, rollout=props.rollout, template=template)
-    deployment = KubeObject(
-        "Resource", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations)
-    )
+    deployment = KubeObject("Resource", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations))
     service = objects.service(
         "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
     )
@@ -323,7 +331,13 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
     facts = lora.add_facts(_facts(props, namespace, names, labels, template, served, delivery))
     planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
-    return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, str(delivery.access_mode) if delivery.access_mode else None)
+    return ServerPlan(
+        annotate(_ordered(planned), props.gitops),
+        facts,
+        names,
+        delivery.model_path,
+        str(delivery.access_mode) if delivery.access_mode else None,
+    )
 
 
 _ORDER = {"Env": 0, "Logging": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
@@ -353,14 +367,31 @@ def _facts(
     )
     gpu = props.pod.gpu_products.products if props.pod.gpu_products is not None else ()
     return ServingFacts(
-        server_name=props.name, namespace=namespace, labels=labels, selector_labels=labels.selector,
-        pod_labels=dict(template["metadata"]["labels"]), port=ContainerPort("http", props.port), service_name=names.service,
-        service_port=props.service_port, startup_seconds=props.health.startup_timeout_seconds, scale_target=target, unscalable_reason="",
-        series=ServerSeries.for_deployment(namespace, props.name, names.deployment), served_model_name=served, container_name="vllm",
-        model=props.model, engine=props.engine, resources=props.resources, accelerator=props.accelerator,
-        accelerators_per_pod=props.resources.accelerators, pods_per_replica=1, replicas=props.replicas, gpu_products=gpu,
-        version=props.image.version_label, extras=client_facts(props),
-    )  # fmt: skip
+        server_name=props.name,
+        namespace=namespace,
+        labels=labels,
+        selector_labels=labels.selector,
+        pod_labels=dict(template["metadata"]["labels"]),
+        port=ContainerPort("http", props.port),
+        service_name=names.service,
+        service_port=props.service_port,
+        startup_seconds=props.health.startup_timeout_seconds,
+        scale_target=target,
+        unscalable_reason="",
+        series=ServerSeries.for_deployment(namespace, props.name, names.deployment),
+        served_model_name=served,
+        container_name="vllm",
+        model=props.model,
+        engine=props.engine,
+        resources=props.resources,
+        accelerator=props.accelerator,
+        accelerators_per_pod=props.resources.accelerators,
+        pods_per_replica=1,
+        replicas=props.replicas,
+        gpu_products=gpu,
+        version=props.image.version_label,
+        extras=client_facts(props),
+    )
 
 
 __all__ += ["MODEL_MOUNT"]

@@ -292,7 +292,9 @@ def home_volumes(check: Checker, user: Mapping[str, EnvValue], mounted: tuple[Vo
     writable mounted volume; a HOME inside a read-only mount or not absolute is refused."""
     home = effective_home(user)
     if not home.startswith("/"):
-        check.fail("env", "HOME", f"is {home!r}, not an absolute path", "an absolute path such as /home/vllm", "set HOME to an absolute path")
+        check.fail(
+            "env", "HOME", f"is {home!r}, not an absolute path", "an absolute path such as /home/vllm", "set HOME to an absolute path"
+        )
     for volume in (*mounted, Volume(name="tmp", mount_path="/tmp")):
         if home == volume.mount_path or home.startswith(volume.mount_path.rstrip("/") + "/"):
             if volume.read_only:
@@ -498,7 +500,7 @@ def _deliver_at_start(
     owned = {"HF_HUB_CACHE": "the hub cache on the model cache volume"}
     if source.token is not None:
         env["HF_TOKEN"] = source.token
-        owned["HF_TOKEN"] = "hf_token"
+        owned["HF_TOKEN"] = "hf_token"  # noqa: S105 - the prop that sets it, not a secret
     claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
     return Delivery(source.repo_id, env, owned, (volume,), (), (), claims, access, downloads_at_start=True)
 

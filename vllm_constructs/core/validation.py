@@ -247,7 +247,7 @@ def _describe(err: Any, owner: type[Any] | None, name: str) -> tuple[str, str, s
         return str(err["msg"]), str(ctx["allowed"]), str(ctx["fix"])
     expected = _expected_text(owner, name)
     given = _a(type(err.get("input")).__name__)
-    if kind == "unexpected_keyword_argument" or kind == "extra_forbidden":
+    if kind in {"unexpected_keyword_argument", "extra_forbidden"}:
         known = [f.name for f in dataclasses.fields(owner)] if owner is not None and dataclasses.is_dataclass(owner) else []
         near = difflib.get_close_matches(name, known, n=1)
         hint = RENAMED.get(name) or (f"rename it to {near[0]!r}" if near else "remove it")

@@ -372,13 +372,14 @@ class Toleration:
 
 # ------------------------------------------------------------------------------------------------ environment
 
-ConfigKey = Annotated[str, AfterValidator(lambda v: _config_key(v))]
-
 
 def _config_key(value: str) -> str:
     if len(value) > 253 or not re.fullmatch(r"[-._a-zA-Z0-9]+", value):
         raise problem("config_key", "is not a Secret or ConfigMap key", "letters, digits, '-', '_' and '.'", "use the key's exact name")
     return value
+
+
+ConfigKey = Annotated[str, AfterValidator(_config_key)]
 
 
 @value_class
@@ -949,7 +950,7 @@ class Volume:
     source: Annotated[Mapping[str, Any], AfterValidator(_volume_source)] = field(default_factory=lambda: {"emptyDir": {}})
     """The Kubernetes volume source, e.g. ``{"persistentVolumeClaim": {"claimName": "x"}}``. Default: emptyDir."""
     read_only: bool = False
-    sub_path: Annotated[str, AfterValidator(lambda v: _sub_path(v))] | None = None
+    sub_path: Annotated[str, AfterValidator(_sub_path)] | None = None
 
     def volume_json(self) -> JsonObject:
         return {"name": self.name, **dict(self.source)}
@@ -1102,7 +1103,7 @@ class WorkloadLabels:
 
     name: LabelValue = "vllm"
     """app.kubernetes.io/name. Default: vllm."""
-    instance: Annotated[str, AfterValidator(lambda v: _nonempty_label(v))]
+    instance: Annotated[str, AfterValidator(_nonempty_label)]
     """app.kubernetes.io/instance: unique per namespace (the server's name)."""
     component: LabelValue = "server"
     """app.kubernetes.io/component. Default: server."""

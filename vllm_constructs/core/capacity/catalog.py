@@ -28,9 +28,18 @@ def _hub(repo: str, revision: str = "main") -> str:
 def _dense(repo: str, h: int, layers: int, heads: int, kv: int, inter: int, vocab: int, ctx: int, params: int, **more: object) -> ModelSpec:
     revision = str(more.pop("revision", "main"))
     return ModelSpec(
-        name=repo, hidden_size=h, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=kv, intermediate_size=inter,
-        vocab_size=vocab, max_position_embeddings=ctx, parameters=params, source=_hub(repo, revision), **more,  # type: ignore[arg-type]
-    )  # fmt: skip
+        name=repo,
+        hidden_size=h,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=kv,
+        intermediate_size=inter,
+        vocab_size=vocab,
+        max_position_embeddings=ctx,
+        parameters=params,
+        source=_hub(repo, revision),
+        **more,  # type: ignore[arg-type]
+    )
 
 
 def _moe(
@@ -50,9 +59,20 @@ def _moe(
     dense_width = more.pop("intermediate_size", moe_inter)
     assert isinstance(dense_width, int)
     return _dense(
-        repo, h, layers, heads, kv, dense_width, vocab, ctx, params, num_experts=experts,
-        experts_per_token=top, moe_intermediate_size=moe_inter, **more,
-    )  # fmt: skip
+        repo,
+        h,
+        layers,
+        heads,
+        kv,
+        dense_width,
+        vocab,
+        ctx,
+        params,
+        num_experts=experts,
+        experts_per_token=top,
+        moe_intermediate_size=moe_inter,
+        **more,
+    )
 
 
 _LLAMA31_8B = "0e9e39f249a16976918f6564b8830bc894c89659"

@@ -190,7 +190,16 @@ def plan_engine(spec: ModelSpec, gpu_memory_bytes: int, inputs: EngineInputs) ->
     per_token = spec.kv_bytes_per_token(tensor_parallel=tp, pipeline_parallel=pp, kv_bytes=inputs.kv_bytes)
     blocks = budget // (per_token * BLOCK_TOKENS) if budget > 0 else 0
     return EnginePlan(
-        gpu_memory_bytes=gpu_memory_bytes, requested_bytes=requested, weights_bytes=weights, activation_bytes=activation,
-        runtime_bytes=runtime, cuda_graph_bytes=graphs, kv_budget_bytes=budget, kv_bytes_per_token=per_token,
-        kv_tokens=int(blocks * BLOCK_TOKENS), max_model_len=max_len, max_num_batched_tokens=tokens, max_num_seqs=seqs,
-    )  # fmt: skip
+        gpu_memory_bytes=gpu_memory_bytes,
+        requested_bytes=requested,
+        weights_bytes=weights,
+        activation_bytes=activation,
+        runtime_bytes=runtime,
+        cuda_graph_bytes=graphs,
+        kv_budget_bytes=budget,
+        kv_bytes_per_token=per_token,
+        kv_tokens=int(blocks * BLOCK_TOKENS),
+        max_model_len=max_len,
+        max_num_batched_tokens=tokens,
+        max_num_seqs=seqs,
+    )

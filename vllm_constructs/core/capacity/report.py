@@ -9,11 +9,21 @@ from typing import Any
 __all__ = ["plan_table", "memory_chart_svg"]
 
 _COLUMNS = (
-    ("server", "server"), ("model", "model"), ("gpu", "gpu"), ("gpus_per_pod", "gpus/pod"), ("gpus", "gpus"),
-    ("gpus_peak_rollout", "rollout peak"), ("gpus_at_max_replicas", "at max"), ("weights_gib_per_gpu", "weights GiB/gpu"),
-    ("kv_cache_gib_per_gpu", "kv GiB/gpu"), ("kv_cache_tokens", "kv tokens"), ("max_model_len", "max len"),
-    ("max_concurrency", "concurrency"), ("fits", "fits"), ("startup", "startup est/budget s"),
-)  # fmt: skip
+    ("server", "server"),
+    ("model", "model"),
+    ("gpu", "gpu"),
+    ("gpus_per_pod", "gpus/pod"),
+    ("gpus", "gpus"),
+    ("gpus_peak_rollout", "rollout peak"),
+    ("gpus_at_max_replicas", "at max"),
+    ("weights_gib_per_gpu", "weights GiB/gpu"),
+    ("kv_cache_gib_per_gpu", "kv GiB/gpu"),
+    ("kv_cache_tokens", "kv tokens"),
+    ("max_model_len", "max len"),
+    ("max_concurrency", "concurrency"),
+    ("fits", "fits"),
+    ("startup", "startup est/budget s"),
+)
 
 
 def _cell(row: Mapping[str, Any], key: str) -> str:

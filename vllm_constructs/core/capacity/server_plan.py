@@ -140,13 +140,18 @@ def engine_inputs(engine: EngineArgs, gpu: GpuProduct | None) -> EngineInputs:
     extra = {f.dest: f.value for f in engine.extra_flags}
     kv_fp8 = engine.kv_cache_dtype is not None and engine.kv_cache_dtype is not KvCacheDtype.AUTO
     return EngineInputs(
-        tensor_parallel=engine.tensor_parallel_size, pipeline_parallel=engine.pipeline_parallel_size,
+        tensor_parallel=engine.tensor_parallel_size,
+        pipeline_parallel=engine.pipeline_parallel_size,
         data_parallel=engine.data_parallel_size,
-        max_model_len=engine.max_model_len, gpu_memory_utilization=engine.gpu_memory_utilization or DEFAULT_UTILIZATION,
-        kv_bytes=1 if kv_fp8 else 2, weight_bits=_QUANT_BITS.get(engine.quantization or ""),
-        max_num_batched_tokens=_int(extra.get("max_num_batched_tokens")), max_num_seqs=_int(extra.get("max_num_seqs")),
-        large_gpu=gpu.large if gpu else False, cuda_graph_reserve=not engine.enforce_eager,
-    )  # fmt: skip
+        max_model_len=engine.max_model_len,
+        gpu_memory_utilization=engine.gpu_memory_utilization or DEFAULT_UTILIZATION,
+        kv_bytes=1 if kv_fp8 else 2,
+        weight_bits=_QUANT_BITS.get(engine.quantization or ""),
+        max_num_batched_tokens=_int(extra.get("max_num_batched_tokens")),
+        max_num_seqs=_int(extra.get("max_num_seqs")),
+        large_gpu=gpu.large if gpu else False,
+        cuda_graph_reserve=not engine.enforce_eager,
+    )
 
 
 def _int(text: str | None) -> int | None:
@@ -208,13 +213,23 @@ def capacity_plan(
     engine = plan_engine(spec, gpu.memory_bytes, inputs) if spec and gpu else None
     body = (workload or {}).get("spec") or {}
     return CapacityPlan(
-        server=facts.server_name, model=spec.name if spec else None, gpu=gpu, gpu_label=label, gpus_per_pod=facts.accelerators_per_pod,
-        pods_per_replica=facts.pods_per_replica, replicas=facts.replicas, data_parallel=inputs.data_parallel,
-        surge_replicas=_surge(body, facts.replicas), max_replicas=max_replicas, engine=engine,
-        memory_limit_bytes=int(facts.resources.memory_limit_bytes), shm_bytes=_shm_bytes(body),
-        weight_bytes_total=spec.weight_bytes_at(inputs.weight_bits) if spec else None, startup_budget_seconds=facts.startup_seconds,
+        server=facts.server_name,
+        model=spec.name if spec else None,
+        gpu=gpu,
+        gpu_label=label,
+        gpus_per_pod=facts.accelerators_per_pod,
+        pods_per_replica=facts.pods_per_replica,
+        replicas=facts.replicas,
+        data_parallel=inputs.data_parallel,
+        surge_replicas=_surge(body, facts.replicas),
+        max_replicas=max_replicas,
+        engine=engine,
+        memory_limit_bytes=int(facts.resources.memory_limit_bytes),
+        shm_bytes=_shm_bytes(body),
+        weight_bytes_total=spec.weight_bytes_at(inputs.weight_bits) if spec else None,
+        startup_budget_seconds=facts.startup_seconds,
         unknown=tuple(unknown),
-    )  # fmt: skip
+    )
 
 
 def _label_of(gpu: GpuProduct | None, labels: Sequence[str]) -> str | None:
@@ -235,19 +250,23 @@ def check_capacity(check: Checker, plan: CapacityPlan | None) -> None:
     fixes = _fixes(plan)
     if not e.fits_weights:
         check.fail(
-            "engine.tensor_parallel_size", plan.gpus_per_pod,
+            "engine.tensor_parallel_size",
+            plan.gpus_per_pod,
             f"leaves {_gib(e.weights_bytes)} GiB of weights per GPU for {where}, above the {_gib(e.requested_bytes)} GiB vLLM may use "
             f"(gpu_memory_utilization {e.requested_bytes / e.gpu_memory_bytes:.2f}); loading would fail with CUDA out of memory",
-            "weights per GPU below gpu memory x gpu_memory_utilization", fixes,
-        )  # fmt: skip
+            "weights per GPU below gpu memory x gpu_memory_utilization",
+            fixes,
+        )
     if e.kv_budget_bytes <= 0 or e.kv_tokens < e.max_model_len:
         check.fail(
-            "engine.max_model_len", e.max_model_len,
+            "engine.max_model_len",
+            e.max_model_len,
             f"needs {_gib(e.kv_bytes_per_token * e.max_model_len)} GiB of KV cache per GPU for one sequence, but {where} keeps "
             f"{_gib(e.kv_cache_bytes)} GiB ({_gib(e.requested_bytes)} usable - {_gib(e.weights_bytes)} weights - {_gib(e.overhead_bytes)} "
             f"activation and runtime) = {e.kv_tokens} tokens; vLLM refuses to start",
-            f"max_model_len <= {e.kv_tokens}", fixes,
-        )  # fmt: skip
+            f"max_model_len <= {e.kv_tokens}",
+            fixes,
+        )
 
 
 def _fixes(plan: CapacityPlan) -> str:

@@ -191,26 +191,37 @@ def spec_from_hf_config(config: Mapping[str, Any], *, name: str, index: Mapping[
     missing = [k for k in required if not isinstance(cfg.get(k), int)]
     if missing:
         raise ConfigError(
-            path=source or name, field=missing[0], value=cfg.get(missing[0]), problem="is missing or not an integer in config.json",
-            allowed="a decoder-only transformer config with " + ", ".join(required), fix="pass an explicit ModelSpec instead",
-        )  # fmt: skip
+            path=source or name,
+            field=missing[0],
+            value=cfg.get(missing[0]),
+            problem="is missing or not an integer in config.json",
+            allowed="a decoder-only transformer config with " + ", ".join(required),
+            fix="pass an explicit ModelSpec instead",
+        )
     experts = int(_get(cfg, *_EXPERT_KEYS, default=0) or 0)
     total = (index or {}).get("metadata", {}).get("total_size")
     return ModelSpec(
-        name=name, hidden_size=cfg["hidden_size"], num_hidden_layers=cfg["num_hidden_layers"],
+        name=name,
+        hidden_size=cfg["hidden_size"],
+        num_hidden_layers=cfg["num_hidden_layers"],
         num_attention_heads=cfg["num_attention_heads"],
         num_key_value_heads=int(_get(cfg, "num_key_value_heads", default=cfg["num_attention_heads"])),
-        intermediate_size=int(_get(cfg, "intermediate_size", "ffn_dim", default=4 * cfg["hidden_size"])), vocab_size=cfg["vocab_size"],
+        intermediate_size=int(_get(cfg, "intermediate_size", "ffn_dim", default=4 * cfg["hidden_size"])),
+        vocab_size=cfg["vocab_size"],
         max_position_embeddings=int(_get(cfg, "max_position_embeddings", "max_sequence_length", default=2048)),
         head_dim=_head_dim(cfg),
-        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)), num_experts=experts,
+        tie_word_embeddings=bool(cfg.get("tie_word_embeddings", False)),
+        num_experts=experts,
         experts_per_token=int(cfg.get("num_experts_per_tok") or 0) if experts else 0,
         moe_intermediate_size=int(_get(cfg, "moe_intermediate_size", default=cfg.get("intermediate_size", 0)) or 0) if experts else 0,
-        num_shared_experts=int(cfg.get("n_shared_experts") or 0), first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
+        num_shared_experts=int(cfg.get("n_shared_experts") or 0),
+        first_dense_layers=int(cfg.get("first_k_dense_replace") or 0),
         kv_lora_rank=int(cfg.get("kv_lora_rank") or 0),
         qk_rope_head_dim=int(cfg.get("qk_rope_head_dim") or 0) if cfg.get("kv_lora_rank") else 0,
-        weight_bytes=int(total) if isinstance(total, int) and total > 0 else None, weight_bits=_bits(cfg), source=source,
-    )  # fmt: skip
+        weight_bytes=int(total) if isinstance(total, int) and total > 0 else None,
+        weight_bits=_bits(cfg),
+        source=source,
+    )
 
 
 def load_model_config(path: str | Path) -> ModelSpec:
@@ -229,8 +240,12 @@ def load_model_config(path: str | Path) -> ModelSpec:
         ) from None  # fmt: skip
     if not isinstance(config, Mapping):
         raise ConfigError(
-            path=str(config_path), field="(file)", value=type(config).__name__, problem="is not a JSON object",
-            allowed="a Hugging Face config.json", fix="point at the model's config.json",
-        )  # fmt: skip
+            path=str(config_path),
+            field="(file)",
+            value=type(config).__name__,
+            problem="is not a JSON object",
+            allowed="a Hugging Face config.json",
+            fix="point at the model's config.json",
+        )
     name = str(config.get("_name_or_path") or config_path.parent.name or "model")
     return spec_from_hf_config(config, name=name, index=index if isinstance(index, Mapping) else None, source=str(config_path))
