@@ -83,6 +83,13 @@ def _check_targets(targets: tuple[tuple[str, float], ...]) -> None:
         fail("targets", [m for m, _ in targets], "names a metric twice", "each metric once", "remove the repeat")
 
 
+def _auth_modes(value: str) -> str:
+    modes = value.split(",")
+    if not modes or any(m.strip() not in ("bearer", "basic", "tls", "custom") for m in modes):
+        raise problem("auth_modes", "is not a list of KEDA auth modes", "bearer, basic, tls or custom, comma separated", "e.g. 'bearer'")
+    return value
+
+
 @value_class(kw_only=True)
 class KedaAuthentication:
     """A reference to an existing (Cluster)TriggerAuthentication holding Prometheus credentials."""
@@ -93,13 +100,6 @@ class KedaAuthentication:
     """Refer to a ClusterTriggerAuthentication. Default: False."""
     modes: Annotated[str, AfterValidator(_auth_modes)] = "bearer"
     """KEDA Prometheus authModes: bearer, basic, tls, custom (comma separated). Default: bearer."""
-
-
-def _auth_modes(value: str) -> str:
-    modes = value.split(",")
-    if not modes or any(m.strip() not in ("bearer", "basic", "tls", "custom") for m in modes):
-        raise problem("auth_modes", "is not a list of KEDA auth modes", "bearer, basic, tls or custom, comma separated", "e.g. 'bearer'")
-    return value
 
 
 class Scaling(FactoryOnly):

@@ -137,6 +137,12 @@ def _config(data: Mapping[str, Any]) -> Mapping[str, Any]:
 ConfigData = Annotated[Mapping[EnvName, Annotated[str | int | float | bool, PlainValidator(_config_value)]], AfterValidator(_config)]
 
 
+def _positive(value: int) -> int:
+    if not 1 <= value <= 2**31 - 1:
+        raise problem("range", "is out of range", "an integer >= 1 and <= 2147483647", "pick a value in range")
+    return value
+
+
 @value_class(kw_only=True)
 class VllmServerProps(ServingProps):
     """Props of :class:`~vllm_constructs.VllmServer`. ``name``, ``model`` and ``resources`` are required."""
@@ -157,12 +163,6 @@ class VllmServerProps(ServingProps):
     """PodDisruptionBudget maxUnavailable; None: no PDB. Default: 1."""
     names: ServerNames | None = None
     """Object names. Default: ServerNames.for_server(name)."""
-
-
-def _positive(value: int) -> int:
-    if not 1 <= value <= 2**31 - 1:
-        raise problem("range", "is out of range", "an integer >= 1 and <= 2147483647", "pick a value in range")
-    return value
 
 
 @dataclass(slots=True)

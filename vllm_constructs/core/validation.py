@@ -81,6 +81,8 @@ def value_class(cls: type[T] | None = None, /, *, kw_only: bool = False) -> Any:
 
     def wrap(c: type[T]) -> type[T]:
         made: Any = pydantic.dataclasses.dataclass(c, frozen=True, slots=True, kw_only=kw_only, config=STRICT)
+        if not made.__pydantic_complete__:  # a later rebuild would replace the __init__ below: every name must exist now
+            raise TypeError(f"{made.__qualname__}: a field's type or validator is defined after the class; define it first")
         validated_init = made.__init__
 
         @functools.wraps(validated_init)

@@ -941,6 +941,12 @@ def _volume_source(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return value
 
 
+def _sub_path(value: str) -> str:
+    if not value or value.startswith("/") or ".." in value.split("/"):
+        raise problem("sub_path", "is not a relative path inside the volume", "a relative path without '..'", "e.g. 'models/llama'")
+    return value
+
+
 @value_class(kw_only=True)
 class Volume:
     """A pod volume mounted into the main container."""
@@ -962,12 +968,6 @@ class Volume:
         if self.sub_path:
             out["subPath"] = self.sub_path
         return out
-
-
-def _sub_path(value: str) -> str:
-    if not value or value.startswith("/") or ".." in value.split("/"):
-        raise problem("sub_path", "is not a relative path inside the volume", "a relative path without '..'", "e.g. 'models/llama'")
-    return value
 
 
 class WhenUnsatisfiable(enum.StrEnum):
@@ -1097,6 +1097,12 @@ def _unique(field_name: str, names: list[str], what: str) -> None:
         seen.add(name)
 
 
+def _nonempty_label(value: str) -> str:
+    if not value or len(value) > 63 or not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", value):
+        raise problem("label_value", "is not a valid label value", "1-63 letters, digits, '-', '_' or '.'", "use the server's name")
+    return value
+
+
 @value_class(kw_only=True)
 class WorkloadLabels:
     """The ``app.kubernetes.io`` labels of one workload. The selector uses name, instance and component only."""
@@ -1130,12 +1136,6 @@ class WorkloadLabels:
         if self.version:
             out["app.kubernetes.io/version"] = self.version
         return out
-
-
-def _nonempty_label(value: str) -> str:
-    if not value or len(value) > 63 or not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?", value):
-        raise problem("label_value", "is not a valid label value", "1-63 letters, digits, '-', '_' or '.'", "use the server's name")
-    return value
 
 
 def no_return(message: str) -> NoReturn:  # pragma: no cover - helper for exhaustive matches
