@@ -13,8 +13,9 @@ import cdk8s
 import pytest
 
 from tests.conftest import chart_objects, chart_yaml, one
+from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
-from vllm_constructs import ConfigError, EngineArgs, ModelCache, ModelSource, PodOptions, Resources, SharedMemory
+from vllm_constructs import EngineArgs, ModelCache, ModelSource, PodOptions, Resources, SharedMemory
 from vllm_constructs.ray_cluster import (
     LwsRollout,
     LwsStartupPolicy,
@@ -49,11 +50,15 @@ def synth(new_chart: Callable[..., cdk8s.Chart], p: RayClusterProps) -> list[dic
 
 
 def error(new_chart: Callable[..., cdk8s.Chart], p: RayClusterProps) -> str:
+    """The message of a refusal when the construct is created (props built fine); nothing reaches the chart."""
     chart = new_chart()
-    with pytest.raises(ConfigError) as e:
-        RayCluster(chart, "llm", p)
-    assert chart.node.find_child("llm").node.children == []
-    return str(e.value)
+    return str(refused(chart, lambda: RayCluster(chart, "llm", p)))
+
+
+def built_error(new_chart: Callable[..., cdk8s.Chart], make: Callable[[], RayClusterProps]) -> str:
+    """The message of a refusal while the props are built (the value class names itself); nothing reaches the chart."""
+    chart = new_chart()
+    return str(refused(chart, lambda: RayCluster(chart, "llm", make())))
 
 
 def env_of(container: dict[str, Any]) -> dict[str, Any]:
@@ -270,8 +275,8 @@ def test_snapshot(new_chart: Callable[..., cdk8s.Chart], backend: MultiNodeBacke
 
 
 def test_fails_when_fewer_than_two_nodes(new_chart: Callable[..., cdk8s.Chart]) -> None:
-    assert error(new_chart, props(nodes=1, engine=EngineArgs(tensor_parallel_size=8))) == (
-        "test/llm: nodes=1 is out of range. Allowed: an integer >= 2 and <= 64. Fix: pick a value in range."
+    assert built_error(new_chart, lambda: props(nodes=1, engine=EngineArgs(tensor_parallel_size=8))) == (
+        "RayClusterProps: nodes=1 is out of range. Allowed: an integer >= 2 and <= 64. Fix: pick a value in range."
     )
 
 
@@ -309,14 +314,15 @@ def test_fails_when_the_cache_is_read_write_once(new_chart: Callable[..., cdk8s.
 
 def test_fails_when_the_cache_is_per_pod(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(cache=ModelCache.empty_dir("900Gi"))) == (
-        "test/llm: cache='emptyDir' is per pod, so the one download Job cannot fill it for every node. "
-        "Allowed: ModelCache.pvc(size, access_mode='ReadWriteMany') or ModelCache.existing_claim(name). Fix: use a ReadWriteMany claim."
+        "test/llm: cache='EmptyDirCache' is per pod, so a download Job cannot fill it. "
+        "Allowed: ModelCache.pvc(...) or ModelCache.existing_claim(...) with DownloadMode.JOB. "
+        "Fix: use a shared cache, or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)."
     )
 
 
 def test_fails_when_the_cluster_timeout_is_too_short(new_chart: Callable[..., cdk8s.Chart]) -> None:
-    assert error(new_chart, props(cluster_timeout_seconds=0)) == (
-        "test/llm: cluster_timeout_seconds=0 is out of range. Allowed: an integer >= 30 and <= 86400. Fix: pick a value in range."
+    assert built_error(new_chart, lambda: props(cluster_timeout_seconds=0)) == (
+        "RayClusterProps: cluster_timeout_seconds=0 is out of range. Allowed: an integer >= 30 and <= 86400. Fix: pick a value in range."
     )
 
 
@@ -354,15 +360,17 @@ def test_fails_when_lws_waits_for_a_ready_leader(new_chart: Callable[..., cdk8s.
 
 
 def test_fails_when_lws_rollout_cannot_progress(new_chart: Callable[..., cdk8s.Chart]) -> None:
-    assert error(new_chart, props(backend=MultiNodeBackend.LWS, lws_rollout=LwsRollout(max_surge=0, max_unavailable="0%"))) == (
-        "test/llm: lws_rollout.max_unavailable='0%' is zero while max_surge is zero too, so a rollout can never progress. "
-        "Allowed: max_surge > 0 or max_unavailable > 0. Fix: keep max_unavailable=1 (no spare accelerator needed) or allow a surge."
+    assert built_error(
+        new_chart, lambda: props(backend=MultiNodeBackend.LWS, lws_rollout=LwsRollout(max_surge=0, max_unavailable="0%"))
+    ) == (
+        "LwsRollout: max_unavailable='0%' is zero while max_surge is zero too, so a rollout can never progress. "
+        "Allowed: max_surge > 0 or max_unavailable > 0. Fix: keep max_unavailable=1 (no spare node group needed) or allow a surge."
     )
 
 
 def test_fails_when_the_rdma_resource_is_not_a_resource_name(new_chart: Callable[..., cdk8s.Chart]) -> None:
-    assert error(new_chart, props(rdma=Rdma(resource="rdma"))) == (
-        "test/llm: rdma.resource='rdma' is not an extended resource name. "
+    assert built_error(new_chart, lambda: props(rdma=Rdma(resource="rdma"))) == (
+        "Rdma: resource='rdma' is not an extended resource name. "
         "Allowed: '<domain>/<name>' such as 'rdma/ib' or 'nvidia.com/hostdev'. Fix: use the name your RDMA device plugin advertises."
     )
 
@@ -370,18 +378,16 @@ def test_fails_when_the_rdma_resource_is_not_a_resource_name(new_chart: Callable
 def test_fails_when_extra_args_repeat_a_multi_node_flag(new_chart: Callable[..., cdk8s.Chart]) -> None:
     engine = EngineArgs(tensor_parallel_size=8, pipeline_parallel_size=2, extra_args=("--nnodes=3",))
     assert error(new_chart, props(backend=MultiNodeBackend.LWS_RAY_FREE, engine=engine)) == (
-        "test/llm: engine.extra_args='--nnodes=3' repeats a flag the construct renders for the multi-node layout. "
-        "Allowed: flags other than --nnodes, --node-rank, --master-addr, --master-port, --headless, --data-parallel-size. Fix: drop it."
+        "test/llm: engine.extra_args='--nnodes' repeats a flag the construct renders for the multi-node layout. "
+        "Allowed: flags other than data_parallel_size, distributed_executor_backend, headless, master_addr, master_port, "
+        "nnodes, node_rank. Fix: drop it: nodes, accelerators_per_node and backend decide the layout."
     )
 
 
 def test_fails_when_the_env_repeats_a_variable_the_construct_sets(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(env={"RAY_HEAD_ADDRESS": "elsewhere"})) == (
-        "test/llm: env='RAY_HEAD_ADDRESS' is set by the construct (or its runtime) already. "
-        "Allowed: names the construct does not set (it sets DO_NOT_TRACK, HF_HOME, HF_HUB_OFFLINE, HOME, LWS_GROUP_SIZE, "
-        "LWS_LEADER_ADDRESS, LWS_WORKER_INDEX, RAY_CLUSTER_TIMEOUT_SECONDS, RAY_EXPECTED_NODES, RAY_HEAD_ADDRESS, RAY_NODE_IP, "
-        "RAY_NUM_GPUS, RAY_PORT, TRANSFORMERS_OFFLINE, USER, VLLM_CACHE_ROOT, VLLM_CONFIG_ROOT, VLLM_HOST_IP, VLLM_NO_USAGE_STATS, "
-        "XDG_CACHE_HOME). Fix: use the typed prop or drop the variable."
+        "test/llm: env='RAY_HEAD_ADDRESS' is set by the construct (the multi-node runtime). "
+        "Allowed: names the construct does not own. Fix: use the typed prop or drop the variable."
     )
 
 
@@ -399,7 +405,7 @@ def test_fails_when_the_ray_port_is_the_api_port(new_chart: Callable[..., cdk8s.
 
 def test_fails_when_the_name_makes_kubernetes_inject_a_vllm_variable(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(name="vllm")) == (
-        "test/llm: name='vllm' names the Service so that Kubernetes injects VLLM_PORT, which vLLM reads as its own setting. "
+        "test/llm: name='vllm' names the Service so that Kubernetes injects VLLM_PORT, which vLLM reads as its own setting and fails on. "
         "Allowed: a name that is not 'vllm' (or another vLLM variable prefix). Fix: rename the server, e.g. 'vllm-llama'."
     )
 
@@ -411,7 +417,35 @@ def test_fails_when_the_hca_is_set_twice_differently(new_chart: Callable[..., cd
 
 
 def test_fails_when_the_socket_interface_is_malformed(new_chart: Callable[..., cdk8s.Chart]) -> None:
-    assert error(new_chart, props(nccl=NcclSettings(socket_ifname="eth0; rm"))) == (
-        "test/llm: nccl.socket_ifname='eth0; rm' is not an interface list. "
+    assert built_error(new_chart, lambda: props(nccl=NcclSettings(socket_ifname="eth0; rm"))) == (
+        "NcclSettings: socket_ifname='eth0; rm' is not an interface list. "
         "Allowed: names such as 'eth0', 'mlx5' or '^lo,docker'. Fix: write the names NCCL expects."
+    )
+
+
+def test_a_refused_cluster_claims_nothing(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    """A ConfigError leaves the App as it was: the same id and the same names are free for the next attempt."""
+    chart = new_chart()
+    refused(chart, lambda: RayCluster(chart, "llm", props(replicas=2)))
+    RayCluster(chart, "llm", props())
+    assert one(chart_objects(chart), "RayCluster")["metadata"]["name"] == "llama-405b"
+
+
+def test_fails_when_the_props_are_not_ray_cluster_props(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    chart = new_chart()
+    assert str(refused(chart, lambda: RayCluster(chart, "llm", {"name": "x"}))) == (  # type: ignore[arg-type]
+        "test/llm: props={'name': 'x'} is a dict. Allowed: RayClusterProps. Fix: build the props with RayClusterProps(...)."
+    )
+
+
+def test_fails_when_two_clusters_in_a_namespace_share_a_name(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    chart = new_chart()
+    RayCluster(chart, "llm", props())
+    assert str(refused(chart, lambda: RayCluster(chart, "again", props(backend=MultiNodeBackend.LWS)))) == (
+        "test/again: name='llama-405b' is already used by test/llm in namespace 'test', so the two would select each other's pods. "
+        "Allowed: one server name per component and namespace. Fix: give each server a distinct name."
+    )
+    assert str(refused(chart, lambda: RayCluster(chart, "llm", props(name="other")))) == (
+        "test/llm: id='llm' is already used by another construct in test. Allowed: one construct per id in a scope. "
+        "Fix: give each construct its own id."
     )
