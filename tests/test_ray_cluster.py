@@ -379,8 +379,8 @@ def test_fails_when_extra_args_repeat_a_multi_node_flag(new_chart: Callable[...,
     engine = EngineArgs(tensor_parallel_size=8, pipeline_parallel_size=2, extra_args=("--nnodes=3",))
     assert error(new_chart, props(backend=MultiNodeBackend.LWS_RAY_FREE, engine=engine)) == (
         "test/llm: engine.extra_args='--nnodes' repeats a flag the construct renders for the multi-node layout. "
-        "Allowed: flags other than data_parallel_size, distributed_executor_backend, headless, master_addr, master_port, "
-        "nnodes, node_rank. Fix: drop it: nodes, accelerators_per_node and backend decide the layout."
+        "Allowed: flags other than --data-parallel-size, --distributed-executor-backend, --headless, --master-addr, --master-port, "
+        "--nnodes, --node-rank. Fix: drop it: nodes, accelerators_per_node and backend decide the layout."
     )
 
 

@@ -240,4 +240,5 @@ class ArgsCheck:
     def refuse(self, extra: Sequence[ReadFlag], field_name: str = "engine.extra_args") -> None:
         for flag in extra:
             if flag.dest in self.dests:
-                fail(field_name, flag.option, self.reason, "flags other than " + ", ".join(sorted(self.dests)), self.fix)
+                flags = ", ".join(f"--{dest.replace('_', '-')}" for dest in sorted(self.dests))
+                fail(field_name, flag.option, self.reason, f"flags other than {flags}", self.fix)
