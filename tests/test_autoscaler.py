@@ -11,11 +11,11 @@ import pytest
 import yaml
 
 from tests.conftest import by_kind, chart_objects, chart_yaml, one
+from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from vllm_constructs import (
     Autoscaler,
     AutoscalerProps,
-    ConfigError,
     GpuDeployment,
     GpuDeploymentProps,
     HealthChecks,
@@ -29,7 +29,8 @@ from vllm_constructs import (
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs.promql import adapter_metric_name
+from vllm_constructs.core.promql import adapter_metric_name
+from vllm_constructs.helm import scaling_from_chart_values
 
 PROM = "http://prometheus-operated.monitoring:9090"
 REV = "0123456789abcdef0123456789abcdef01234567"
@@ -56,10 +57,9 @@ def scaler(chart: cdk8s.Chart, target: Any, scaling: Scaling, **kw: Any) -> Auto
     return Autoscaler(chart, "scaler", AutoscalerProps(target=target, scaling=scaling, **kw))
 
 
-def fails(fn: Callable[[], object]) -> str:
-    with pytest.raises(ConfigError) as e:
-        fn()
-    return str(e.value)
+def fails(chart: cdk8s.Chart, fn: Callable[[], object]) -> str:
+    """The ConfigError message of ``fn``; the chart is exactly as before (no construct, no object, replicas kept)."""
+    return str(refused(chart, fn))
 
 
 def deployment(objects: list[dict[str, Any]]) -> dict[str, Any]:
@@ -84,7 +84,8 @@ def test_cpu_memory_hpa_targets_the_deployment_and_takes_over_replicas(new_chart
         {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 85}}},
     ]
     assert "replicas" not in deployment(objects)["spec"]
-    assert srv.deployment.autoscaled
+    srv.hand_replicas_to_autoscaler()  # handing over twice is harmless: the Deployment still synthesizes without replicas
+    assert "replicas" not in deployment(chart_objects(chart))["spec"]
 
 
 def test_unscaled_server_keeps_its_replicas(new_chart: NewChart) -> None:
@@ -125,7 +126,7 @@ def test_unscaled_server_keeps_its_replicas(new_chart: NewChart) -> None:
     ],
 )
 def test_chart_autoscaling_values_map_to_the_cpu_memory_path(new_chart: NewChart, values: dict[str, Any], expected: Any) -> None:
-    mapped = Scaling.from_chart_values(values)
+    mapped = scaling_from_chart_values(values)
     assert mapped is not None
     scaling, low, high = mapped
     chart = new_chart()
@@ -136,7 +137,7 @@ def test_chart_autoscaling_values_map_to_the_cpu_memory_path(new_chart: NewChart
 
 
 def test_chart_autoscaling_disabled_maps_to_no_autoscaler() -> None:
-    assert Scaling.from_chart_values({"enabled": False, "minReplicas": 1, "maxReplicas": 100}) is None
+    assert scaling_from_chart_values({"enabled": False, "minReplicas": 1, "maxReplicas": 100}) is None
 
 
 # --- behavior ---
@@ -156,17 +157,6 @@ def test_behavior_caps_the_period_at_the_hpa_limit(new_chart: NewChart) -> None:
     scaler(chart, server(chart, startup=3600), Scaling.cpu_memory())
     behavior = one(chart_objects(chart), "HorizontalPodAutoscaler")["spec"]["behavior"]
     assert behavior["scaleUp"]["policies"][0]["periodSeconds"] == 1800
-
-
-def test_fails_when_scale_up_period_is_shorter_than_the_startup_budget(new_chart: NewChart) -> None:
-    chart = new_chart()
-    srv = server(chart, startup=900)
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), behavior=ScalingBehavior(scale_up_period_seconds=60)))
-    assert msg == (
-        "test/scaler: behavior.scale_up_period_seconds=60 is shorter than the startup budget (900 s), so new pods would be added "
-        "before the previous ones could serve. Allowed: an integer >= 900. "
-        "Fix: leave it unset, or lower the server's health.startup_timeout_seconds."
-    )
 
 
 # --- HPA on vLLM metrics + Prometheus Adapter ---
@@ -288,28 +278,15 @@ def test_keda_can_target_any_scale_target_with_an_explicit_startup_budget(new_ch
     assert "replicas" not in deployment(objects)["spec"]
 
 
-# --- validation ---
-
-
-def test_fails_when_a_workload_gets_a_second_autoscaler(new_chart: NewChart) -> None:
-    chart = new_chart()
-    srv = server(chart)
-    scaler(chart, srv, Scaling.cpu_memory())
-    msg = fails(lambda: Autoscaler(chart, "again", AutoscalerProps(target=srv, scaling=Scaling.keda(PROM), max_replicas=2)))
-    assert msg == (
-        "test/again: target='llama' is already scaled by test/scaler; two autoscalers would fight over its replicas. "
-        "Allowed: one autoscaler per workload. Fix: combine the metrics into one Autoscaler."
-    )
-    assert len(by_kind(chart_objects(chart), "HorizontalPodAutoscaler")) == 1
-    assert by_kind(chart_objects(chart), "ScaledObject") == []
+# --- validation: props refused when built (the value class names itself) ---
 
 
 def test_fails_when_min_is_above_max(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=5, max_replicas=3))
-    assert (
-        msg == "test/scaler: min_replicas=5 is above max_replicas. Allowed: min_replicas <= max_replicas. "
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=5, max_replicas=3))
+    assert msg == (
+        "AutoscalerProps: min_replicas=5 is above max_replicas. Allowed: min_replicas <= max_replicas. "
         "Fix: lower min_replicas or raise max_replicas."
     )
 
@@ -317,73 +294,77 @@ def test_fails_when_min_is_above_max(new_chart: NewChart) -> None:
 def test_fails_when_min_is_zero_on_an_hpa(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=0))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(), min_replicas=0))
     assert msg == (
-        "test/scaler: min_replicas=0 would scale to zero, which a HorizontalPodAutoscaler cannot do and KEDA expresses as "
-        "idle_replica_count. Allowed: min_replicas >= 1. "
-        "Fix: use Scaling.keda(..., idle_replica_count=0, wake_query=...) for scale-to-zero."
+        "AutoscalerProps: min_replicas=0 is out of range. Allowed: an integer >= 1 and <= 2147483647. Fix: pick a value in range."
     )
 
 
 def test_fails_when_a_threshold_is_not_positive(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:num_requests_waiting": 0})))
-    assert msg == (
-        "test/scaler: scaling.targets['vllm:num_requests_waiting']=0 is not positive. Allowed: a number above zero. "
-        "Fix: use the per-pod value at which to add pods."
-    )
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:num_requests_waiting": 0})))
+    assert msg == ("KedaScaling: targets[0][1]=0 is out of range. Allowed: a number in (0, 1000000000000.0]. Fix: pick a value in range.")
 
 
 def test_fails_when_activation_threshold_is_negative(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, activation_threshold=-1)))
-    assert msg == "test/scaler: scaling.activation_threshold=-1 is negative. Allowed: a number >= 0. Fix: use 0 to activate on any demand."
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, activation_threshold=-1)))
+    assert msg == (
+        "KedaScaling: activation_threshold=-1 is out of range. Allowed: a number in [0, 1000000000000.0]. Fix: pick a value in range."
+    )
 
 
 def test_fails_when_cpu_percent_is_zero(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(cpu_percent=0)))
-    assert msg == "test/scaler: scaling.cpu_percent=0 is out of range. Allowed: an integer >= 1 and <= 1000. Fix: pick a value in range."
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(cpu_percent=0)))
+    assert msg == "CpuMemoryScaling: cpu_percent=0 is out of range. Allowed: an integer >= 1 and <= 1000. Fix: pick a value in range."
 
 
 def test_fails_when_cpu_memory_has_no_target(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(cpu_percent=None)))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(cpu_percent=None)))
     assert msg == (
-        "test/scaler: scaling='cpu_memory()' has neither a CPU nor a memory target. "
+        "CpuMemoryScaling: cpu_percent=None and memory_percent are both unset. "
         "Allowed: cpu_percent and/or memory_percent. Fix: pass cpu_percent=80."
     )
+
+
+METRICS = (
+    "vllm:num_requests_waiting, vllm:num_requests_running, vllm:kv_cache_usage_perc, vllm:prompt_tokens_total, "
+    "vllm:generation_tokens_total, vllm:num_preemptions_total, vllm:request_success_total"
+)
 
 
 def test_fails_when_a_metric_name_is_unknown(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:num_requests_queued": 3})))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:num_requests_queued": 3})))
     assert msg == (
-        "test/scaler: scaling.targets='vllm:num_requests_queued' is not a known vLLM metric. Allowed: vllm:num_requests_waiting, "
-        "vllm:num_requests_running, vllm:kv_cache_usage_perc, vllm:prompt_tokens_total, vllm:generation_tokens_total, "
-        "vllm:num_preemptions_total, vllm:request_success_total. Fix: use one of those names."
+        f"VllmMetricsScaling: targets[0][0]='vllm:num_requests_queued' is not a known vLLM metric. Allowed: {METRICS}. "
+        "Fix: use one of those names."
     )
 
 
 def test_fails_when_a_metric_name_is_deprecated(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:gpu_cache_usage_perc": 0.8})))
-    assert msg.startswith("test/scaler: scaling.targets='vllm:gpu_cache_usage_perc' is deprecated in vLLM's V1 metrics. Allowed: ")
-    assert msg.endswith("Fix: use 'vllm:kv_cache_usage_perc'.")
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:gpu_cache_usage_perc": 0.8})))
+    assert msg == (
+        f"KedaScaling: targets[0][0]='vllm:gpu_cache_usage_perc' is deprecated in vLLM's V1 metrics. Allowed: {METRICS}. "
+        "Fix: use 'vllm:kv_cache_usage_perc'."
+    )
 
 
 def test_fails_when_kv_cache_target_is_a_percentage(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:kv_cache_usage_perc": 80})))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:kv_cache_usage_perc": 80})))
     assert msg == (
-        "test/scaler: scaling.targets['vllm:kv_cache_usage_perc']=80 is above 1, but the metric is a fraction (0..1). "
+        "VllmMetricsScaling: targets['vllm:kv_cache_usage_perc']=80.0 is above 1, but the metric is a fraction (0..1). "
         "Allowed: a fraction such as 0.8. Fix: divide the percentage by 100."
     )
 
@@ -391,32 +372,19 @@ def test_fails_when_kv_cache_target_is_a_percentage(new_chart: NewChart) -> None
 def test_fails_when_targets_are_empty(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, {})))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, {})))
     assert msg == (
-        "test/scaler: scaling.targets={} is empty. Allowed: at least one vLLM metric and its per-pod target. "
+        "KedaScaling: targets={} is empty. Allowed: at least one vLLM metric and its per-pod target. "
         "Fix: pass e.g. {'vllm:num_requests_waiting': 5}."
     )
-
-
-def test_fails_when_a_read_write_once_cache_would_scale_past_one(new_chart: NewChart) -> None:
-    chart = new_chart()
-    srv = server(chart, rwx=False)
-    assert srv.cache_access_mode == "ReadWriteOnce"
-    msg = fails(lambda: scaler(chart, srv, Scaling.cpu_memory(), max_replicas=3))
-    assert msg == (
-        "test/scaler: max_replicas=3 would start pods on other nodes, but the model cache is ReadWriteOnce and attaches to one node. "
-        "Allowed: max_replicas=1 with a ReadWriteOnce cache. "
-        "Fix: give the server a ReadWriteMany cache: ModelCache.pvc(size, access_mode='ReadWriteMany')."
-    )
-    assert deployment(chart_objects(chart))["spec"]["replicas"] == 1
 
 
 def test_fails_when_scale_to_zero_has_no_wake_query(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, idle_replica_count=0)))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, idle_replica_count=0)))
     assert msg == (
-        "test/scaler: scaling.wake_query=None is missing, but a server scaled to zero has no pods to report demand. "
+        "KedaScaling: wake_query=None is missing, but a server scaled to zero has no pods to report demand. "
         "Allowed: PromQL measuring demand outside the pods, e.g. a gateway's request rate for this model. "
         "Fix: pass wake_query=... or drop idle_replica_count."
     )
@@ -425,61 +393,100 @@ def test_fails_when_scale_to_zero_has_no_wake_query(new_chart: NewChart) -> None
 def test_fails_when_idle_replica_count_is_not_zero(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, idle_replica_count=1, wake_query="x")))
-    assert (
-        msg
-        == "test/scaler: scaling.idle_replica_count=1 is not 0. Allowed: 0 (scale to zero when idle) or None. Fix: use 0 or leave it unset."
-    )
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, idle_replica_count=1, wake_query="x")))  # type: ignore[arg-type]
+    assert msg == "KedaScaling: idle_replica_count=1 is not one of the allowed values. Allowed: 0. Fix: use one of those."
 
 
 def test_fails_when_prometheus_address_is_not_a_url(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda("prometheus:9090")))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda("prometheus:9090")))
     assert msg == (
-        "test/scaler: scaling.prometheus_address='prometheus:9090' is not an http(s) URL. "
-        "Allowed: e.g. 'http://prometheus-operated.monitoring:9090'. Fix: pass the Prometheus URL."
+        "KedaScaling: prometheus_address='prometheus:9090' is not an http(s) URL. "
+        "Allowed: a URL such as 'http://prometheus.monitoring:9090'. Fix: add the scheme and host."
     )
 
 
 def test_fails_when_fallback_exceeds_max(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM, fallback_replicas=9), max_replicas=4))
-    assert msg == "test/scaler: scaling.fallback_replicas=9 is out of range. Allowed: an integer >= 1 and <= 4. Fix: pick a value in range."
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, fallback_replicas=9), max_replicas=4))
+    assert msg == (
+        "AutoscalerProps: scaling.fallback_replicas=9 is above max_replicas. "
+        "Allowed: 1 <= fallback_replicas <= max_replicas. Fix: lower it."
+    )
+
+
+def test_fails_when_the_target_is_not_a_serving_workload(new_chart: NewChart) -> None:
+    chart = new_chart()
+    msg = fails(chart, lambda: scaler(chart, "llama", Scaling.cpu_memory(), startup_seconds=60))
+    assert msg == "AutoscalerProps: target='llama' is a str. Allowed: a ServingWorkload. Fix: pass a ServingWorkload."
+
+
+# --- validation: refused when the construct is created (needs the target's facts or the App) ---
+
+
+def test_fails_when_a_workload_gets_a_second_autoscaler(new_chart: NewChart) -> None:
+    chart = new_chart()
+    srv = server(chart)
+    scaler(chart, srv, Scaling.cpu_memory())
+    msg = fails(chart, lambda: Autoscaler(chart, "again", AutoscalerProps(target=srv, scaling=Scaling.keda(PROM), max_replicas=2)))
+    assert msg == (
+        "test/again: target='autoscaler of test/Deployment/llama' is already taken by test/scaler. Allowed: one per target. "
+        "Fix: combine them into one."
+    )
+    assert len(by_kind(chart_objects(chart), "HorizontalPodAutoscaler")) == 1
+    assert by_kind(chart_objects(chart), "ScaledObject") == []
+
+
+def test_fails_when_scale_up_period_is_shorter_than_the_startup_budget(new_chart: NewChart) -> None:
+    chart = new_chart()
+    srv = server(chart, startup=900)
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(), behavior=ScalingBehavior(scale_up_period_seconds=60)))
+    assert msg == (
+        "test/scaler: behavior.scale_up_period_seconds=60 is shorter than the startup budget (900 s), so new pods would be added "
+        "before the previous ones could serve. Allowed: an integer >= 900. "
+        "Fix: leave it unset, or lower the server's health.startup_timeout_seconds."
+    )
+
+
+def test_fails_when_a_read_write_once_cache_would_scale_past_one(new_chart: NewChart) -> None:
+    chart = new_chart()
+    srv = server(chart, rwx=False)
+    assert srv.cache_access_mode == "ReadWriteOnce"
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.cpu_memory(), max_replicas=3))
+    assert msg == (
+        "test/scaler: max_replicas=3 would start pods on other nodes, but the model cache is ReadWriteOnce and attaches to one node. "
+        "Allowed: max_replicas <= 1. "
+        "Fix: give the server a ReadWriteMany cache: ModelCache.pvc(size, access_mode='ReadWriteMany')."
+    )
+    assert deployment(chart_objects(chart))["spec"]["replicas"] == 1
 
 
 def test_fails_when_keda_server_has_no_namespace(new_chart: NewChart) -> None:
     chart = new_chart(namespace=None)
     srv = server(chart)
-    msg = fails(lambda: scaler(chart, srv, Scaling.keda(PROM)))
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM)))
     assert msg == (
         "test/scaler: target='llama' is in a chart without a namespace, so its metrics cannot be told apart from a namesake's "
         "in another namespace. Allowed: a chart with namespace=.... Fix: set the chart's namespace."
     )
 
 
-def test_fails_when_a_generic_target_has_no_startup_budget(new_chart: NewChart) -> None:
+def test_a_generic_target_paces_scale_up_by_its_own_startup_budget(new_chart: NewChart) -> None:
+    """A GpuDeployment is a ServingWorkload: its startup budget is its health's, unless startup_seconds says otherwise."""
     chart = new_chart()
-    workload = GpuDeployment(
-        chart,
-        "worker",
-        GpuDeploymentProps(name="worker", image=Image("vllm/vllm-openai", tag="v0.33.0"), resources=Resources(cpu="1", memory="1Gi")),
+    props = GpuDeploymentProps(
+        name="worker",
+        image=Image("vllm/vllm-openai", tag="v0.33.0"),
+        resources=Resources(cpu="1", memory="1Gi"),
+        health=HealthChecks(startup_timeout_seconds=600),
     )
-    msg = fails(lambda: scaler(chart, workload, Scaling.cpu_memory()))
-    assert msg == (
-        "test/scaler: startup_seconds=None is unknown for a Deployment. Allowed: the pod startup budget in seconds. "
-        "Fix: pass startup_seconds (the startup probe's budget)."
-    )
-
-
-def test_fails_when_target_has_no_scale_handle(new_chart: NewChart) -> None:
-    chart = new_chart()
-    msg = fails(lambda: scaler(chart, object(), Scaling.cpu_memory(), startup_seconds=60))
-    assert msg == (
-        "test/scaler: target='object' has no scale subresource handle. Allowed: a VllmServer or an object with api_version, kind, "
-        "name, selector_labels and hand_replicas_to_autoscaler(). Fix: pass the VllmServer (or its workload construct)."
-    )
+    scaler(chart, GpuDeployment(chart, "worker", props), Scaling.cpu_memory())
+    assert one(chart_objects(chart), "HorizontalPodAutoscaler")["spec"]["behavior"]["scaleUp"]["policies"][0]["periodSeconds"] == 600
+    other = new_chart()
+    scaler(other, GpuDeployment(other, "worker", props), Scaling.cpu_memory(), startup_seconds=120)
+    assert one(chart_objects(other), "HorizontalPodAutoscaler")["spec"]["behavior"]["scaleUp"]["policies"][0]["periodSeconds"] == 120
 
 
 # --- schemas ---
