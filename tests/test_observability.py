@@ -12,20 +12,26 @@ import cdk8s
 import pytest
 
 from tests.conftest import by_kind, chart_objects, chart_yaml, one
+from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from vllm_constructs import (
     AlertThresholds,
-    ConfigError,
+    EngineArgs,
     HealthChecks,
     ModelSource,
     MonitorKind,
+    MultiNodeBackend,
     Observability,
     ObservabilityProps,
+    RayCluster,
+    RayClusterProps,
     Resources,
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs.promql import SERVER_LABEL, ServerSeries
+from vllm_constructs.core.cluster import plan_cluster
+from vllm_constructs.core.observability import plan_observability
+from vllm_constructs.core.promql import SERVER_LABEL, ServerSeries
 
 NewChart = Callable[..., cdk8s.Chart]
 
@@ -47,10 +53,9 @@ def observe(chart: cdk8s.Chart, srv: VllmServer, **kw: Any) -> Observability:
     return Observability(chart, "obs", ObservabilityProps(server=srv, **kw))
 
 
-def fails(fn: Callable[[], object]) -> str:
-    with pytest.raises(ConfigError) as e:
-        fn()
-    return str(e.value)
+def fails(chart: cdk8s.Chart, fn: Callable[[], object]) -> str:
+    """The ConfigError message of ``fn``; the chart is exactly as before."""
+    return str(refused(chart, fn))
 
 
 def rules_of(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,7 +102,7 @@ def test_pod_monitor_when_chosen(new_chart: NewChart) -> None:
 
 def test_alerts_cover_down_backlog_kv_cache_ttft_preemption_and_restarts(new_chart: NewChart) -> None:
     chart = new_chart()
-    observe(chart, server(chart, startup=1200), alerts=AlertThresholds(waiting_requests=20, kv_cache_usage=0.95, ttft_p95_seconds=2.5))
+    observe(chart, server(chart, startup=1200), alerts=AlertThresholds(waiting_requests=20.0, kv_cache_usage=0.95, ttft_p95_seconds=2.5))
     alerts = {r["alert"]: r for r in rules_of(chart_objects(chart)) if "alert" in r}
     assert list(alerts) == [
         "VllmServerDown",
@@ -111,7 +116,7 @@ def test_alerts_cover_down_backlog_kv_cache_ttft_preemption_and_restarts(new_cha
     assert alerts["VllmServerDown"]["expr"] == 'absent(up{namespace="test",server="llama"} == 1)'
     assert alerts["VllmServerDown"]["labels"] == {"severity": "critical", "namespace": "test", "server": "llama"}
     assert alerts["VllmPodNotServing"]["for"] == "20m"  # the startup budget
-    assert alerts["VllmRequestsQueued"]["expr"].endswith(" > 20")
+    assert alerts["VllmRequestsQueued"]["expr"].endswith(" > 20.0")
     assert alerts["VllmKvCacheNearlyFull"]["expr"] == 'server:vllm_kv_cache_usage_perc:max{namespace="test",server="llama"} > 0.95'
     assert alerts["VllmTimeToFirstTokenHigh"]["expr"].endswith(" > 2.5")
     assert alerts["VllmContainerRestarting"]["expr"] == (
@@ -172,33 +177,32 @@ def test_observability_snapshot(new_chart: NewChart, yaml_snapshot: Any) -> None
 def test_fails_when_kv_cache_threshold_is_a_percentage(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: observe(chart, srv, alerts=AlertThresholds(kv_cache_usage=90)))
-    assert msg == (
-        "test/obs: alerts.kv_cache_usage=90 is above 1, but vllm:kv_cache_usage_perc is a fraction. "
-        "Allowed: a fraction in (0, 1], e.g. 0.9. Fix: divide the percentage by 100."
-    )
+    msg = fails(chart, lambda: observe(chart, srv, alerts=AlertThresholds(kv_cache_usage=90)))
+    assert msg == "AlertThresholds: kv_cache_usage=90 is out of range. Allowed: a number in (0, 1]. Fix: pick a value in range."
 
 
 def test_fails_when_a_threshold_is_not_positive(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: observe(chart, srv, alerts=AlertThresholds(ttft_p95_seconds=0)))
-    assert msg == "test/obs: alerts.ttft_p95_seconds=0 is not positive. Allowed: a number above zero. Fix: use a positive threshold."
+    msg = fails(chart, lambda: observe(chart, srv, alerts=AlertThresholds(ttft_p95_seconds=0)))
+    assert msg == (
+        "AlertThresholds: ttft_p95_seconds=0 is out of range. Allowed: a number in (0, 1000000000000.0]. Fix: pick a value in range."
+    )
 
 
 def test_fails_when_a_duration_is_zero(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: observe(chart, srv, alerts=AlertThresholds(down_minutes=0)))
-    assert msg == "test/obs: alerts.down_minutes=0 is out of range. Allowed: an integer >= 1 and <= 1440. Fix: pick a value in range."
+    msg = fails(chart, lambda: observe(chart, srv, alerts=AlertThresholds(down_minutes=0)))
+    assert msg == "AlertThresholds: down_minutes=0 is out of range. Allowed: an integer >= 1 and <= 1440. Fix: pick a value in range."
 
 
 def test_fails_when_the_server_has_no_namespace(new_chart: NewChart) -> None:
     chart = new_chart(namespace=None)
     srv = server(chart)
-    msg = fails(lambda: observe(chart, srv))
+    msg = fails(chart, lambda: observe(chart, srv))
     assert msg == (
-        "test/obs: server='test/llama' is in a chart without a namespace, so alerts could not tell it from a namesake in another "
+        "test/obs: server='llama' is in a chart without a namespace, so alerts could not tell it from a namesake in another "
         "namespace. Allowed: a chart with namespace=.... Fix: set the chart's namespace."
     )
     assert by_kind(chart_objects(chart), "PrometheusRule") == []
@@ -207,10 +211,10 @@ def test_fails_when_the_server_has_no_namespace(new_chart: NewChart) -> None:
 def test_fails_when_monitor_labels_are_invalid(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
-    msg = fails(lambda: observe(chart, srv, monitor_labels={"release": "not ok"}))
+    msg = fails(chart, lambda: observe(chart, srv, monitor_labels={"release": "not ok"}))
     assert msg == (
-        "test/obs: monitor_labels['release']='not ok' is not a valid label value. "
-        "Allowed: a string of at most 63 letters, digits, '-', '_' or '.'. Fix: shorten or clean the value."
+        "ObservabilityProps: monitor_labels['release']='not ok' is not a valid label value. "
+        "Allowed: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit. Fix: shorten or clean the value."
     )
 
 
@@ -232,3 +236,141 @@ def test_dashboards_validate_strictly(new_chart: NewChart, version: str) -> None
     maps = by_kind(_both_monitors(new_chart), "ConfigMap")
     assert len(maps) == 2
     assert [k8s_errors(o, version) for o in maps] == [[], []]
+
+
+def test_fails_when_the_server_is_observed_twice(new_chart: NewChart) -> None:
+    chart = new_chart()
+    srv = server(chart)
+    observe(chart, srv)
+    msg = fails(chart, lambda: Observability(chart, "again", ObservabilityProps(server=srv, monitor=MonitorKind.POD_MONITOR)))
+    assert msg == (
+        "test/again: target='observability of test/llama' is already taken by test/obs. Allowed: one per target. "
+        "Fix: combine them into one."
+    )
+    assert by_kind(chart_objects(chart), "PodMonitor") == []
+
+
+def test_fails_when_the_server_is_not_a_serving_workload(new_chart: NewChart) -> None:
+    chart = new_chart()
+    msg = fails(chart, lambda: Observability(chart, "obs", ObservabilityProps(server="llama")))  # type: ignore[arg-type]
+    assert msg == "ObservabilityProps: server='llama' is a str. Allowed: a ServingWorkload. Fix: pass a ServingWorkload."
+
+
+# --- a multi-node server (RayCluster), every backend ---------------------------------------------------------------
+
+# Pod names the operators give: KubeRay's head '<cluster>-head-<5 random>' and workers '<cluster>-<group>-worker-<5>';
+# LeaderWorkerSet's leaders '<lws>-<group index>' and workers '<lws>-<group index>-<worker index>'.
+POD_NAMES = {
+    MultiNodeBackend.KUBERAY: (["big-head-x7k2p", "big-head-0abcd"], ["big-workers-worker-x7k2p", "big-2-head-x7k2p"]),
+    MultiNodeBackend.LWS: (["big-0", "big-12"], ["big-0-1", "big-12-3", "big-2-0"]),
+    MultiNodeBackend.LWS_RAY_FREE: (["big-0", "big-12"], ["big-0-1", "big-12-3", "big-2-0"]),
+}
+
+
+def cluster_props(backend: MultiNodeBackend) -> RayClusterProps:
+    return RayClusterProps(
+        name="big",
+        backend=backend,
+        model=ModelSource.pvc("weights", path="big"),
+        engine=EngineArgs(tensor_parallel_size=8, pipeline_parallel_size=2),
+        resources=Resources(cpu="8", memory="64Gi"),
+        cluster_timeout_seconds=600,
+        health=HealthChecks(startup_timeout_seconds=1200),
+    )
+
+
+def cluster(chart: cdk8s.Chart, backend: MultiNodeBackend) -> RayCluster:
+    return RayCluster(chart, "big", cluster_props(backend))
+
+
+def operator_labels(workload: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """(serving pod labels, worker pod labels) as the pods carry them: the template's plus the operator's."""
+    name = workload["metadata"]["name"]
+    if workload["kind"] == "RayCluster":
+        head = workload["spec"]["headGroupSpec"]["template"]["metadata"]["labels"]
+        worker = workload["spec"]["workerGroupSpecs"][0]["template"]["metadata"]["labels"]
+        return (
+            {**head, "ray.io/cluster": name, "ray.io/node-type": "head", "ray.io/group": "headgroup"},
+            {**worker, "ray.io/cluster": name, "ray.io/node-type": "worker", "ray.io/group": "workers"},
+        )
+    lwt = workload["spec"]["leaderWorkerTemplate"]
+    group = {"leaderworkerset.sigs.k8s.io/name": name, "leaderworkerset.sigs.k8s.io/group-index": "0"}
+    return (
+        {**lwt["leaderTemplate"]["metadata"]["labels"], **group, "leaderworkerset.sigs.k8s.io/worker-index": "0"},
+        {**lwt["workerTemplate"]["metadata"]["labels"], **group, "leaderworkerset.sigs.k8s.io/worker-index": "1"},
+    )
+
+
+def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+@pytest.mark.parametrize("monitor", list(MonitorKind))
+@pytest.mark.parametrize("backend", list(MultiNodeBackend))
+def test_a_ray_cluster_is_observed_through_its_serving_pods_only(
+    new_chart: NewChart, crd_dir: Path, backend: MultiNodeBackend, monitor: MonitorKind
+) -> None:
+    chart = new_chart()
+    rc = cluster(chart, backend)
+    obs = Observability(chart, "obs", ObservabilityProps(server=rc, monitor=monitor))
+    objects = chart_objects(chart)
+    workload = next(o for o in objects if o["kind"] in ("RayCluster", "LeaderWorkerSet"))
+    serving, worker = operator_labels(workload)
+    mon = one(objects, str(monitor))
+    assert mon["spec"]["selector"] == {"matchLabels": rc.selector_labels}
+    assert mon["metadata"]["name"] == "big"
+    (endpoint,) = mon["spec"]["endpoints" if monitor is MonitorKind.SERVICE_MONITOR else "podMetricsEndpoints"]
+    assert endpoint["port"] == "http"
+    if monitor is MonitorKind.POD_MONITOR:  # the monitor selects pods: the head/leaders, never a worker
+        assert selects(rc.selector_labels, serving) and not selects(rc.selector_labels, worker)
+    else:  # the monitor selects our Service, whose endpoints are the head/leaders only
+        service = one(objects, "Service")
+        assert selects(rc.selector_labels, service["metadata"]["labels"])
+        assert selects(service["spec"]["selector"], serving) and not selects(service["spec"]["selector"], worker)
+    # the named port exists on the serving container only
+    serving_template, worker_template = (
+        (workload["spec"]["headGroupSpec"]["template"], workload["spec"]["workerGroupSpecs"][0]["template"])
+        if workload["kind"] == "RayCluster"
+        else (workload["spec"]["leaderWorkerTemplate"]["leaderTemplate"], workload["spec"]["leaderWorkerTemplate"]["workerTemplate"])
+    )
+    assert "http" in [p["name"] for p in serving_template["spec"]["containers"][0]["ports"]]
+    assert "ports" not in worker_template["spec"]["containers"][0]
+    # every series of rules and dashboard carries this server's matchers; the pod regex matches the serving pods only
+    assert obs.series == rc.serving.series
+    exprs = [r["expr"] for r in rules_of(objects)]
+    board = json.loads(one(objects, "ConfigMap")["data"]["big.json"])
+    exprs += [t["expr"] for p in board["panels"] for t in p["targets"]]
+    for metric, matchers in re.findall(r"((?:vllm:|server:|up\b)[a-z_:0-9]*)\{([^}]*)\}", " ".join(exprs)):
+        assert matchers == 'namespace="test",server="big"', metric
+    serving_names, other_names = POD_NAMES[backend]
+    assert all(re.fullmatch(obs.series.pod_regex, n) for n in serving_names), obs.series.pod_regex
+    assert not any(re.fullmatch(obs.series.pod_regex, n) for n in other_names), obs.series.pod_regex
+    restart = next(r for r in rules_of(objects) if r.get("alert") == "VllmContainerRestarting")
+    assert f'pod=~"{obs.series.pod_regex}",container="{serving_template["spec"]["containers"][0]["name"]}"' in restart["expr"]
+    assert serving_template["spec"]["containers"][0]["name"] == "vllm" != worker_template["spec"]["containers"][0]["name"]
+    # a serving pod may take the model-load budget plus cluster formation before it answers
+    assert next(r for r in rules_of(objects) if r.get("alert") == "VllmPodNotServing")["for"] == "30m"
+    for obj in objects:
+        if not is_builtin(obj):
+            assert crd_errors(obj, crd_dir) == [], obj["kind"]
+
+
+def test_fails_when_a_ray_cluster_is_observed_twice(new_chart: NewChart) -> None:
+    chart = new_chart()
+    rc = cluster(chart, MultiNodeBackend.LWS)
+    Observability(chart, "obs", ObservabilityProps(server=rc))
+    msg = fails(chart, lambda: Observability(chart, "again", ObservabilityProps(server=rc)))
+    assert msg == (
+        "test/again: target='observability of test/big' is already taken by test/obs. Allowed: one per target. Fix: combine them into one."
+    )
+
+
+@pytest.mark.parametrize("backend", list(MultiNodeBackend))
+def test_the_pure_plans_observe_like_the_constructs(new_chart: NewChart, backend: MultiNodeBackend) -> None:
+    """plan_observability on plan_cluster gives exactly the monitor, rules and dashboard the construct synthesizes."""
+    chart = new_chart()
+    Observability(chart, "obs", ObservabilityProps(server=cluster(chart, backend)))
+    synthesized = [o for o in chart_objects(chart) if o["kind"] in ("ServiceMonitor", "PrometheusRule", "ConfigMap")]
+    plan = plan_cluster("test/big", "test", cluster_props(backend))
+    planned = plan_observability("test/obs", ObservabilityProps(server=plan))
+    assert [o.manifest("test") for o in planned.objects] == synthesized
