@@ -16,6 +16,7 @@ from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from vllm_constructs import (
     AlertThresholds,
+    ConfigError,
     EngineArgs,
     HealthChecks,
     ModelSource,
@@ -102,7 +103,7 @@ def test_pod_monitor_when_chosen(new_chart: NewChart) -> None:
 
 def test_alerts_cover_down_backlog_kv_cache_ttft_preemption_and_restarts(new_chart: NewChart) -> None:
     chart = new_chart()
-    observe(chart, server(chart, startup=1200), alerts=AlertThresholds(waiting_requests=20.0, kv_cache_usage=0.95, ttft_p95_seconds=2.5))
+    observe(chart, server(chart, startup=1200), alerts=AlertThresholds(waiting_requests=20, kv_cache_usage=0.95, ttft_p95_seconds=2.5))
     alerts = {r["alert"]: r for r in rules_of(chart_objects(chart)) if "alert" in r}
     assert list(alerts) == [
         "VllmServerDown",
@@ -116,13 +117,46 @@ def test_alerts_cover_down_backlog_kv_cache_ttft_preemption_and_restarts(new_cha
     assert alerts["VllmServerDown"]["expr"] == 'absent(up{namespace="test",server="llama"} == 1)'
     assert alerts["VllmServerDown"]["labels"] == {"severity": "critical", "namespace": "test", "server": "llama"}
     assert alerts["VllmPodNotServing"]["for"] == "20m"  # the startup budget
-    assert alerts["VllmRequestsQueued"]["expr"].endswith(" > 20.0")
+    assert alerts["VllmRequestsQueued"]["expr"].endswith(" > 20")
+    assert alerts["VllmRequestsQueued"]["annotations"]["summary"].startswith("vLLM server llama in test has had more than 20 requests")
     assert alerts["VllmKvCacheNearlyFull"]["expr"] == 'server:vllm_kv_cache_usage_perc:max{namespace="test",server="llama"} > 0.95'
     assert alerts["VllmTimeToFirstTokenHigh"]["expr"].endswith(" > 2.5")
     assert alerts["VllmContainerRestarting"]["expr"] == (
         'sum by (namespace, pod) (increase(kube_pod_container_status_restarts_total{namespace="test",pod=~"llama-[a-z0-9]+-[a-z0-9]+",'
         'container="vllm"}[30m])) >= 3'
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "written"),
+    [(20, " > 20"), (20.0, " > 20.0"), (2.5, " > 2.5"), (10**6, " > 1000000")],
+    ids=["int", "float", "fraction", "big"],
+)
+def test_thresholds_are_written_as_given(new_chart: NewChart, given: float, written: str) -> None:
+    """A threshold reaches PromQL as the user wrote it: an int stays an int (20, not 20.0)."""
+    chart = new_chart()
+    observe(chart, server(chart), alerts=AlertThresholds(waiting_requests=given, preemptions_per_second=given, kv_cache_usage=1))
+    alerts = {r["alert"]: r["expr"] for r in rules_of(chart_objects(chart)) if "alert" in r}
+    assert alerts["VllmRequestsQueued"].endswith(written)
+    assert alerts["VllmPreempting"].endswith(written)
+    assert alerts["VllmKvCacheNearlyFull"].endswith(" > 1")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (True, "is a bool. Allowed: a finite number. Fix: pass a number such as 10 or 0.5."),
+        ("20", "is a str. Allowed: a finite number. Fix: pass a number such as 10 or 0.5."),
+        (float("nan"), "is not a finite number. Allowed: a finite number (no NaN or infinity). Fix: pass a finite number."),
+        (float("inf"), "is not a finite number. Allowed: a finite number (no NaN or infinity). Fix: pass a finite number."),
+        (-1, "is out of range. Allowed: a number in (0, 1000000000000.0]. Fix: pick a value in range."),
+    ],
+    ids=["bool", "str", "nan", "inf", "negative"],
+)
+def test_fails_when_a_threshold_is_not_a_finite_number(value: object, problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        AlertThresholds(waiting_requests=value)  # type: ignore[arg-type]
+    assert str(info.value) == f"AlertThresholds: waiting_requests={value!r} {problem}"
 
 
 def test_restart_alert_can_be_left_out(new_chart: NewChart) -> None:

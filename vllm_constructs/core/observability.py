@@ -10,22 +10,38 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
+
+from pydantic import PlainValidator
 
 from .gvk import POD_MONITOR, PROMETHEUS_RULE, SERVICE_MONITOR
 from .objects import KubeObject
 from .promql import ServerSeries, identity_relabelings
 from .serving import ServingFacts, ServingWorkload
-from .validation import Checker, Labels, in_range, number_range, value_class
+from .validation import Checker, Labels, in_range, number_range, problem, value_class
 from .values import Lax
 
 __all__ = ["AlertThresholds", "MonitorKind", "ObservabilityPlan", "ObservabilityProps", "plan_observability", "recording_rules"]
 
 JsonObject = dict[str, Any]
 Minutes = Annotated[int, in_range(1, 1440)]
-Positive = Annotated[float, number_range(0, 1e12, low_open=True)]
+
+
+def _as_given(value: object) -> int | float:
+    """An int (never a bool) or a finite float, kept as given: thresholds are written into PromQL and alert text as the
+    user wrote them (a strict float field would turn 20 into 20.0)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise problem("number", f"is a {type(value).__name__}", "a finite number", "pass a number such as 10 or 0.5")
+    if not math.isfinite(value):
+        raise problem("number", "is not a finite number", "a finite number (no NaN or infinity)", "pass a finite number")
+    return value
+
+
+Number = Annotated[int | float, PlainValidator(_as_given)]
+Positive = Annotated[Number, number_range(0, 1e12, low_open=True)]
 
 
 class MonitorKind(enum.StrEnum):
@@ -45,7 +61,7 @@ class AlertThresholds:
     """Requests waiting in the server's queues (all pods). Default: 10."""
     waiting_minutes: Minutes = 10
     """Default: 10."""
-    kv_cache_usage: Annotated[float, number_range(0, 1, low_open=True)] = 0.9
+    kv_cache_usage: Annotated[Number, number_range(0, 1, low_open=True)] = 0.9
     """Highest pod's KV cache usage, a fraction (0..1]. Default: 0.9."""
     kv_cache_minutes: Minutes = 10
     """Default: 10."""
