@@ -432,8 +432,8 @@ def test_fails_when_a_workload_gets_a_second_autoscaler(new_chart: NewChart) -> 
     scaler(chart, srv, Scaling.cpu_memory())
     msg = fails(chart, lambda: Autoscaler(chart, "again", AutoscalerProps(target=srv, scaling=Scaling.keda(PROM), max_replicas=2)))
     assert msg == (
-        "test/again: target='autoscaler of test/Deployment/llama' is already taken by test/scaler. Allowed: one per target. "
-        "Fix: combine them into one."
+        "test/again: target='llama' already has an autoscaler (test/scaler). Allowed: one autoscaler per workload. "
+        "Fix: combine the metrics into one Autoscaler: two would fight over its replicas."
     )
     assert len(by_kind(chart_objects(chart), "HorizontalPodAutoscaler")) == 1
     assert by_kind(chart_objects(chart), "ScaledObject") == []

@@ -278,8 +278,8 @@ def test_fails_when_the_server_is_observed_twice(new_chart: NewChart) -> None:
     observe(chart, srv)
     msg = fails(chart, lambda: Observability(chart, "again", ObservabilityProps(server=srv, monitor=MonitorKind.POD_MONITOR)))
     assert msg == (
-        "test/again: target='observability of test/llama' is already taken by test/obs. Allowed: one per target. "
-        "Fix: combine them into one."
+        "test/again: server='llama' already has Observability (test/obs). Allowed: one Observability per workload. "
+        "Fix: keep one Observability per server (it emits the monitor, rules and dashboard once)."
     )
     assert by_kind(chart_objects(chart), "PodMonitor") == []
 
@@ -395,7 +395,8 @@ def test_fails_when_a_ray_cluster_is_observed_twice(new_chart: NewChart) -> None
     Observability(chart, "obs", ObservabilityProps(server=rc))
     msg = fails(chart, lambda: Observability(chart, "again", ObservabilityProps(server=rc)))
     assert msg == (
-        "test/again: target='observability of test/big' is already taken by test/obs. Allowed: one per target. Fix: combine them into one."
+        "test/again: server='big' already has Observability (test/obs). Allowed: one Observability per workload. "
+        "Fix: keep one Observability per server (it emits the monitor, rules and dashboard once)."
     )
 
 
