@@ -10,6 +10,11 @@ the ``server`` label stand side by side. The tests check that:
 - each Prometheus Adapter query (template markers filled in as the adapter does) yields one series per
   pod of this server, and its series query finds only series our monitor scraped;
 - each dashboard panel query returns this server's values only.
+
+A second world holds two multi-node servers (RayCluster on KubeRay and on LeaderWorkerSet), whose monitors scrape
+the head/leader pods only: their rules are checked the same way, the restart alert and the pod-not-serving alert name
+serving pods only (never a worker, never a namesake-prefixed cluster's pod), the LeaderWorkerSet's KEDA query sums its
+leaders, and the dashboard counts the serving pods.
 """
 
 from __future__ import annotations
@@ -30,10 +35,14 @@ from tests.conftest import IN_CI, chart_objects
 from vllm_constructs import (
     Autoscaler,
     AutoscalerProps,
+    EngineArgs,
     HealthChecks,
     ModelSource,
+    MultiNodeBackend,
     Observability,
     ObservabilityProps,
+    RayCluster,
+    RayClusterProps,
     Resources,
     Scaling,
     VllmServer,
@@ -98,13 +107,16 @@ def emitted() -> Emitted:
         "gamma-scaler",
         AutoscalerProps(target=gamma, scaling=Scaling.keda("http://prom:9090", idle_replica_count=0, wake_query=WAKE), max_replicas=2),
     )
-    objects = chart_objects(chart)
+    return _collect(chart_objects(chart))
+
+
+def _collect(objects: list[dict[str, Any]]) -> Emitted:
     server_of = lambda o: o["metadata"]["labels"]["app.kubernetes.io/instance"]  # noqa: E731
     return Emitted(
         rules={server_of(o): o["spec"]["groups"] for o in objects if o["kind"] == "PrometheusRule"},
         keda={server_of(o): [t["metadata"]["query"] for t in o["spec"]["triggers"]] for o in objects if o["kind"] == "ScaledObject"},
         adapter_rules=next(
-            yaml.safe_load(o["data"]["config.yaml"])["rules"] for o in objects if o["metadata"]["name"].endswith("-adapter-rules")
+            (yaml.safe_load(o["data"]["config.yaml"])["rules"] for o in objects if o["metadata"]["name"].endswith("-adapter-rules")), []
         ),
         dashboards={
             server_of(o): yaml.safe_load(next(iter(o["data"].values()))) for o in objects if o["metadata"]["name"].endswith("-dashboard")
@@ -388,3 +400,132 @@ def test_recording_rules_aggregate_per_server(promtool: str, tmp_path: Path, emi
         for name in records
     ]
     run_promtool(promtool, tmp_path, emitted, _steady_world(), {"promql_expr_test": exprs})
+
+
+# --- multi-node servers: only the head (KubeRay) or the leaders (LeaderWorkerSet) serve and are scraped ---------------
+
+# Pod names as the operators make them: KubeRay's head '<cluster>-head-<5>' and workers '<cluster>-<group>-worker-<5>';
+# LeaderWorkerSet's leaders '<lws>-<group>' and workers '<lws>-<group>-<index>'.
+RAY_HEAD = "kuberay-head-x7k2p"
+RAY_WORKER = "kuberay-workers-worker-q2w3e"
+LWS_LEADERS = ("lws-0", "lws-1")
+LWS_WORKERS = ("lws-0-1", "lws-1-1")
+
+
+@pytest.fixture(scope="module")
+def multinode() -> Emitted:
+    app = cdk8s.App()
+    chart = cdk8s.Chart(app, "llm", namespace=NS, disable_resource_name_hashes=True)
+    clusters = {}
+    for name, backend in (("kuberay", MultiNodeBackend.KUBERAY), ("lws", MultiNodeBackend.LWS)):
+        clusters[name] = RayCluster(
+            chart,
+            name,
+            RayClusterProps(
+                name=name,
+                backend=backend,
+                model=ModelSource.pvc("weights", path=name),
+                engine=EngineArgs(tensor_parallel_size=8, pipeline_parallel_size=2),
+                resources=Resources(cpu="8", memory="64Gi"),
+                health=HealthChecks(startup_timeout_seconds=600),
+                cluster_timeout_seconds=300,  # a serving pod's budget: 600 + 300 s = 15 minutes
+                replicas=1 if backend is MultiNodeBackend.KUBERAY else 2,
+            ),
+        )
+        Observability(chart, f"{name}-obs", ObservabilityProps(server=clusters[name]))
+    targets = {"vllm:num_requests_waiting": 5}
+    Autoscaler(
+        chart, "lws-scaler", AutoscalerProps(target=clusters["lws"], scaling=Scaling.keda("http://prom:9090", targets), max_replicas=4)
+    )
+    return _collect(chart_objects(chart))
+
+
+def scraped(metric: str, server: str, pod_name: str, values: str, **extra: str) -> dict[str, str]:
+    return {"series": metric + _labels(namespace=NS, server=server, pod=pod_name, model_name=server, **extra), "values": values}
+
+
+def scraped_up(server: str, pod_name: str, values: str) -> dict[str, str]:
+    return {"series": "up" + _labels(namespace=NS, server=server, pod=pod_name), "values": values}
+
+
+def container_restarts(pod_name: str, container: str, values: str) -> dict[str, str]:
+    series = "kube_pod_container_status_restarts_total" + _labels(namespace=NS, pod=pod_name, container=container)
+    return {"series": series, "values": values}
+
+
+def serving_pod(server: str, pod_name: str, waiting: str = "1x60") -> Iterator[dict[str, str]]:
+    """One healthy serving pod (head or leader) as our monitor scrapes it, and its container restarts."""
+    yield scraped_up(server, pod_name, "1x60")
+    yield scraped("vllm:num_requests_waiting", server, pod_name, waiting)
+    yield scraped("vllm:num_requests_running", server, pod_name, "4x60")
+    yield scraped("vllm:kv_cache_usage_perc", server, pod_name, "0.25x60")
+    yield scraped("vllm:generation_tokens_total", server, pod_name, "0+1200x60")
+    yield scraped("vllm:num_preemptions_total", server, pod_name, "0x60")
+    for le in ("1", "5", "10", "+Inf"):
+        yield scraped("vllm:time_to_first_token_seconds_bucket", server, pod_name, "0+60x60", le=le)
+        yield scraped("vllm:e2e_request_latency_seconds_bucket", server, pod_name, "0+60x60", le=le)
+    yield container_restarts(pod_name, "vllm", "0x60")
+
+
+def _steady_multinode() -> list[dict[str, str]]:
+    return [*serving_pod("kuberay", RAY_HEAD), *(s for leader in LWS_LEADERS for s in serving_pod("lws", leader))]
+
+
+def test_multinode_rules_are_accepted_and_record_per_server(promtool: str, tmp_path: Path, multinode: Emitted) -> None:
+    assert set(multinode.rules) == {"kuberay", "lws"}
+    records = [r["record"] for g in multinode.rules["lws"] for r in g["rules"] if "record" in r]
+    exprs = [
+        {
+            "expr": f"count by (namespace, server) ({name})",
+            "eval_time": "20m",
+            "exp_samples": [{"labels": _labels(namespace=NS, server=s), "value": 1} for s in ("kuberay", "lws")],
+        }
+        for name in records
+    ]
+    run_promtool(promtool, tmp_path, multinode, _steady_multinode(), {"promql_expr_test": exprs})
+
+
+def test_multinode_alerts_name_serving_pods_only(promtool: str, tmp_path: Path, multinode: Emitted) -> None:
+    """A restarting head fires; restarting workers (container 'worker') and a namesake-prefixed cluster's leader do not;
+    a leader that never answers fires after the load budget plus cluster formation (15 minutes), not before."""
+    series = [
+        *serving_pod("kuberay", RAY_HEAD),
+        *serving_pod("lws", LWS_LEADERS[0]),
+        scraped_up("lws", LWS_LEADERS[1], "0x60"),
+        container_restarts(RAY_HEAD, "vllm", "0+1x60"),
+        container_restarts(RAY_WORKER, "worker", "0+1x60"),
+        *(container_restarts(w, "worker", "0+1x60") for w in LWS_WORKERS),
+        container_restarts("lws-x-0", "vllm", "0+1x60"),  # the leader of another LeaderWorkerSet, 'lws-x'
+    ]
+    tests = [
+        expect(multinode, "kuberay", "VllmContainerRestarting", "20m", {"namespace": NS, "pod": RAY_HEAD}),
+        expect(multinode, "lws", "VllmPodNotServing", "20m", {"namespace": NS, "server": "lws", "pod": LWS_LEADERS[1]}),
+        expect(multinode, "lws", "VllmPodNotServing", "10m"),  # still within the 15-minute budget: pending
+        *(expect(multinode, "lws", name, "20m") for name in ("VllmServerDown", "VllmRequestsQueued", "VllmKvCacheNearlyFull")),
+    ]
+    run_promtool(promtool, tmp_path, multinode, series, {"alert_rule_test": tests})
+
+
+def test_multinode_server_down_fires_for_the_silent_cluster_only(promtool: str, tmp_path: Path, multinode: Emitted) -> None:
+    series = [*(s for leader in LWS_LEADERS for s in serving_pod("lws", leader))]
+    tests = [expect(multinode, "kuberay", "VllmServerDown", "10m", {}), expect(multinode, "kuberay", "VllmServerDown", "3m")]
+    run_promtool(promtool, tmp_path, multinode, series, {"alert_rule_test": tests})
+
+
+def test_multinode_keda_query_sums_the_leaders_of_its_server(promtool: str, tmp_path: Path, multinode: Emitted) -> None:
+    (query,) = multinode.keda["lws"]
+    series = [
+        *serving_pod("kuberay", RAY_HEAD, waiting="100x60"),
+        *serving_pod("lws", LWS_LEADERS[0], waiting="3x60"),
+        *serving_pod("lws", LWS_LEADERS[1], waiting="4x60"),
+    ]
+    exprs = [{"expr": query, "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": 7}]}]
+    run_promtool(promtool, tmp_path, multinode, series, {"promql_expr_test": exprs})
+
+
+def test_multinode_dashboards_count_the_serving_pods(promtool: str, tmp_path: Path, multinode: Emitted) -> None:
+    exprs = []
+    for server, pods in (("kuberay", 1), ("lws", 2)):
+        panel = next(p for p in multinode.dashboards[server]["panels"] if p["title"] == "Pods answering scrapes")
+        exprs.append({"expr": panel["targets"][0]["expr"], "eval_time": "10m", "exp_samples": [{"labels": "{}", "value": pods}]})
+    run_promtool(promtool, tmp_path, multinode, _steady_multinode(), {"promql_expr_test": exprs})
