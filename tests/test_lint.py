@@ -24,12 +24,20 @@ from vllm_constructs import (
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs._emit import emit
+from vllm_constructs._adapter import emit as emit_object
+from vllm_constructs.core.objects import KubeObject
 from vllm_constructs.lint import RULES, Finding, LintPolicy, Severity, Waiver, assert_clean, lint, report
 
 PINNED = "vllm/vllm-openai:v0.33.0@sha256:" + "ab" * 32
 LABELS = {"app": "web"}
 Chart = Callable[..., cdk8s.Chart]
+
+
+def emit(
+    scope: cdk8s.Chart, obj_id: str, *, api_version: str, kind: str, name: str, labels: dict[str, str], body: dict[str, Any]
+) -> cdk8s.ApiObject:
+    """A hand-added object: a raw ApiObject with one JSON patch per top-level key, as a user writes it."""
+    return emit_object(scope, KubeObject(obj_id, api_version, kind, name, labels, body))
 
 
 def clean_pod() -> dict[str, Any]:
