@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import copy
 import io
+import os
 from collections.abc import Callable
 from typing import Any
 
 import cdk8s
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.main import LINT_POLICY, build_app
 from vllm_constructs import (
@@ -506,3 +509,234 @@ def test_report_prints_a_few_warnings_per_rule_and_counts_the_rest(tmp_path: Any
     lines = out.getvalue().splitlines()
     assert len(lines) == 3
     assert lines[-1] == f"lint: warning [image-mutable-tag] ... and {total - 2} more like these (lint() lists every finding)"
+
+
+# --- malformed hand-added objects: findings or a ConfigError naming the object, never another exception ------------
+
+
+def hand_added(chart: cdk8s.Chart, kind: str, api_version: str, *patches: cdk8s.JsonPatch) -> cdk8s.ApiObject:
+    obj = cdk8s.ApiObject(chart, "Bad", api_version=api_version, kind=kind, metadata=cdk8s.ApiObjectMetadata(name="bad"))
+    for patch in patches:
+        obj.add_json_patch(patch)
+    return obj
+
+
+def pod_without_service_links() -> dict[str, Any]:
+    pod = clean_pod()
+    del pod["enableServiceLinks"]
+    return pod
+
+
+SERVICE_LINKS = finding(
+    "service-links",
+    "enableServiceLinks is not false, so Kubernetes injects <SERVICE>_PORT variables that clash with vLLM's own "
+    "(VLLM_PORT for a Service named 'vllm'); set enableServiceLinks: false",
+    path="test/Bad",
+    name="",
+)
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [cdk8s.JsonPatch.remove("/metadata"), cdk8s.JsonPatch.replace("/metadata", "bad"), cdk8s.JsonPatch.replace("/metadata", ["bad"])],
+    ids=["missing", "a string", "a list"],
+)
+def test_an_object_without_usable_metadata_is_linted_under_its_construct_path(new_chart: Chart, metadata: cdk8s.JsonPatch) -> None:
+    chart = new_chart()
+    spec = {"selector": {"matchLabels": LABELS}, "template": {"metadata": {"labels": "not a mapping"}, "spec": pod_without_service_links()}}
+    hand_added(chart, "Deployment", "apps/v1", cdk8s.JsonPatch.add("/spec", spec), metadata)
+    assert lint(chart) == [SERVICE_LINKS]
+
+
+def _deployment_with(pod: object) -> list[cdk8s.JsonPatch]:
+    return [cdk8s.JsonPatch.add("/spec", {"selector": {"matchLabels": LABELS}, "template": {"metadata": {"labels": LABELS}, "spec": pod}})]
+
+
+MALFORMED: list[tuple[str, str, str, list[cdk8s.JsonPatch], list[str]]] = [
+    # (case, kind, apiVersion, patches, expected rules); every finding is under test/Bad
+    ("spec is a list", "Deployment", "apps/v1", [cdk8s.JsonPatch.add("/spec", [1, 2])], ["service-links"]),
+    ("template is a list", "Deployment", "apps/v1", [cdk8s.JsonPatch.add("/spec", {"template": ["x"]})], ["service-links"]),
+    ("pod spec is a string", "Deployment", "apps/v1", _deployment_with("pod"), ["service-links"]),
+    (
+        "containers are not mappings",
+        "Deployment",
+        "apps/v1",
+        _deployment_with({"enableServiceLinks": False, "containers": ["vllm", 3, None, {"name": "proxy", "image": PINNED}]}),
+        ["missing-limits"],
+    ),
+    ("containers is a mapping", "Deployment", "apps/v1", _deployment_with({"containers": {"name": "vllm"}}), ["service-links"]),
+    (
+        "container fields of the wrong type",
+        "Deployment",
+        "apps/v1",
+        _deployment_with(
+            {
+                "enableServiceLinks": False,
+                "volumes": "shm",
+                "containers": [
+                    {
+                        "name": "vllm",
+                        "image": PINNED,
+                        "resources": ["cpu"],
+                        "args": 7,
+                        "command": "vllm serve",
+                        "env": {"A": 1},
+                        "ports": "http",
+                        "volumeMounts": [1],
+                        "securityContext": {"capabilities": {"add": "NET_ADMIN"}},
+                        "startupProbe": "probe",
+                        "livenessProbe": {"tcpSocket": "x"},
+                    }
+                ],
+            }
+        ),
+        ["missing-limits"],
+    ),
+    ("a Service selector that is a list", "Service", "v1", [cdk8s.JsonPatch.add("/spec", {"selector": ["app"]})], []),
+    (
+        "a PodDisruptionBudget with malformed expressions",
+        "PodDisruptionBudget",
+        "policy/v1",
+        [cdk8s.JsonPatch.add("/spec", {"selector": {"matchExpressions": ["x", {"key": "app", "operator": "In", "values": 3}]}})],
+        ["selector-matches-nothing"],
+    ),
+    (
+        "an HPA whose scaleTargetRef is a string",
+        "HorizontalPodAutoscaler",
+        "autoscaling/v2",
+        [cdk8s.JsonPatch.add("/spec", {"scaleTargetRef": "web"})],
+        ["scale-target-missing"],
+    ),
+    (
+        "a RayCluster with malformed groups",
+        "RayCluster",
+        "ray.io/v1",
+        [cdk8s.JsonPatch.add("/spec", {"headGroupSpec": [], "workerGroupSpecs": ["w", {"template": "t"}]})],
+        ["service-links"],
+    ),
+    (
+        "a LeaderWorkerSet with malformed templates",
+        "LeaderWorkerSet",
+        "leaderworkerset.x-k8s.io/v1",
+        [cdk8s.JsonPatch.add("/spec", {"leaderWorkerTemplate": {"workerTemplate": [], "leaderTemplate": "x"}})],
+        ["service-links"],
+    ),
+    (
+        "a CronJob whose job spec is a list",
+        "CronJob",
+        "batch/v1",
+        [cdk8s.JsonPatch.add("/spec", {"jobTemplate": {"spec": []}})],
+        ["service-links"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "api_version", "patches", "rules"), [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_malformed_hand_added_objects_yield_findings(
+    new_chart: Chart, kind: str, api_version: str, patches: list[cdk8s.JsonPatch], rules: list[str]
+) -> None:
+    chart = new_chart()
+    add_deployment(chart, clean_pod())  # a clean workload beside it, so that selectors have something to miss
+    hand_added(chart, kind, api_version, *patches)
+    found = lint(chart)
+    assert [f.rule for f in found] == rules
+    assert all((f.path, f.kind, f.name) == ("test/Bad", kind, "bad") for f in found)
+
+
+def test_resources_with_non_string_quantities_are_read_as_written(new_chart: Chart) -> None:
+    chart = new_chart()
+    pod = clean_pod()
+    pod["containers"][0]["resources"] = {"requests": {"nvidia.com/gpu": 1}, "limits": {"cpu": 4, "memory": 2.5, "nvidia.com/gpu": 2}}
+    pod["initContainers"][0]["resources"] = {"limits": {"cpu": 1, "memory": 1}}
+    hand_added(chart, "Deployment", "apps/v1", *_deployment_with(pod))
+    assert lint(chart) == [
+        finding(
+            "extended-resource-mismatch",
+            "container 'vllm' requests nvidia.com/gpu=1 but limits it to 2; "
+            "extended resources cannot be overcommitted: set request and limit to the same count",
+            path="test/Bad",
+            name="bad",
+        )
+    ]
+
+
+@pytest.mark.parametrize(("port", "shown"), [(["http"], "['http']"), (8000.5, "8000.5"), (True, "True"), ("²", None)])
+def test_a_probe_port_of_the_wrong_type_is_a_finding(new_chart: Chart, port: object, shown: str | None) -> None:
+    chart = new_chart()
+    pod = clean_pod()
+    pod["containers"][0]["readinessProbe"] = {"httpGet": {"path": "/health", "port": port}}
+    hand_added(chart, "Deployment", "apps/v1", *_deployment_with(pod))
+    message = (
+        f"readinessProbe of container 'vllm' targets port {shown}, which no container of the pod declares; "
+        "declare it in ports (and probe it by name) or probe a declared port"
+        if shown is not None
+        else "readinessProbe of container 'vllm' targets port '²', which the container does not declare (it declares ['http']); "
+        "name the port in the container's ports or probe a declared one"
+    )
+    assert lint(chart) == [finding("probe-port-unknown", message, path="test/Bad", name="bad")]
+
+
+@pytest.mark.parametrize(
+    "annotation",
+    [
+        '{"memory_limit_gib": 1, "host_memory_estimate_gib": 2, "shm_gib": "x"}',
+        '{"max_concurrency": "low", "estimated_startup_seconds": [1], "startup_budget_seconds": 1}',
+        "[1, 2]",
+        "not json",
+    ],
+    ids=["shm a string", "numbers as other types", "a list", "not JSON"],
+)
+def test_a_malformed_capacity_annotation_is_no_finding(new_chart: Chart, annotation: str) -> None:
+    chart = new_chart()
+    metadata = {"name": "bad", "annotations": {"vllm-constructs.io/capacity": annotation}}
+    hand_added(chart, "Deployment", "apps/v1", cdk8s.JsonPatch.replace("/metadata", metadata), *_deployment_with(clean_pod()))
+    assert lint(chart) == []
+
+
+def test_fails_when_a_hand_added_patch_cannot_apply(new_chart: Chart) -> None:
+    chart = new_chart()
+    hand_added(chart, "Deployment", "apps/v1", cdk8s.JsonPatch.replace("/spec/template/spec", {}))
+    with pytest.raises(ConfigError) as info:
+        lint(chart)
+    assert str(info.value) == (
+        "test/Bad: (construct)='RuntimeError' was refused by cdk8s: Failed serializing construct at path 'test/Bad' with name 'bad': "
+        "TypeError: Cannot read properties of undefined (reading 'template'). Allowed: valid construct input. "
+        "Fix: correct the input named in the message."
+    )
+
+
+KEYS = [
+    *("metadata", "labels", "name", "spec", "template", "containers", "initContainers", "ephemeralContainers", "resources"),
+    *("limits", "requests", "ports", "containerPort", "readinessProbe", "livenessProbe", "httpGet", "tcpSocket", "port"),
+    *("volumes", "volumeMounts", "emptyDir", "medium", "mountPath", "selector", "matchLabels", "matchExpressions", "key"),
+    *("operator", "values", "scaleTargetRef", "kind", "headGroupSpec", "workerGroupSpecs", "groupName", "leaderWorkerTemplate"),
+    *("workerTemplate", "leaderTemplate", "env", "value", "args", "command", "securityContext", "capabilities", "add"),
+    *("jobTemplate", "enableServiceLinks", "hostNetwork", "image", "nvidia.com/gpu", "cpu", "memory", "type"),
+]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    max_leaves=25,
+)
+KINDS = [
+    ("Deployment", "apps/v1"),
+    ("Job", "batch/v1"),
+    ("CronJob", "batch/v1"),
+    ("Pod", "v1"),
+    ("Service", "v1"),
+    ("PodDisruptionBudget", "policy/v1"),
+    ("HorizontalPodAutoscaler", "autoscaling/v2"),
+    ("ScaledObject", "keda.sh/v1alpha1"),
+    ("RayCluster", "ray.io/v1"),
+    ("LeaderWorkerSet", "leaderworkerset.x-k8s.io/v1"),
+]
+
+
+@settings(max_examples=int(os.environ.get("PROPERTY_EXAMPLES", "200")), deadline=None, derandomize=True)
+@given(st.sampled_from(KINDS), st.dictionaries(st.sampled_from(["metadata", "spec", "data"]), json_values, max_size=3))
+def test_lint_never_crashes_on_a_hand_added_object(kind: tuple[str, str], body: dict[str, Any]) -> None:
+    chart = cdk8s.Chart(cdk8s.App(), "test", namespace="test", disable_resource_name_hashes=True)
+    add_deployment(chart, clean_pod())
+    hand_added(chart, kind[0], kind[1], *(cdk8s.JsonPatch.add(f"/{key}", value) for key, value in body.items()))
+    found = lint(chart)  # any exception but a ConfigError fails the test; a ConfigError here would too: every patch applies
+    assert all(isinstance(f, Finding) and f.path in ("test/Web", "test/Bad") for f in found)

@@ -43,9 +43,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-import cdk8s
 from constructs import IConstruct
 
+from ._adapter import rendered
 from .core.capacity.server_plan import ANNOTATION as CAPACITY_ANNOTATION
 from .core.capacity.server_plan import from_annotation
 from .errors import ConfigError
@@ -167,6 +167,22 @@ class LintPolicy:
 # ---------------------------------------------------------------------------------------------- the tree
 
 
+def _map(value: object) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one: a hand-added object may be malformed anywhere, and lint
+    reads what it can instead of failing (the schema checks report the shape)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _maps(value: object) -> list[Mapping[str, Any]]:
+    """The mappings in ``value`` when it is a list (anything else in it is skipped)."""
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _words(value: object) -> list[str]:
+    """A command, argument or capability list as strings ([] when it is not a list)."""
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
 @dataclass(frozen=True, slots=True)
 class _Object:
     path: str
@@ -183,64 +199,44 @@ class _Object:
 
     @property
     def name(self) -> str:
-        return str((self.body.get("metadata") or {}).get("name", ""))
+        return str(_map(self.body.get("metadata")).get("name", ""))
 
     @property
     def namespace(self) -> str:
-        return str((self.body.get("metadata") or {}).get("namespace") or "")
+        return str(_map(self.body.get("metadata")).get("namespace") or "")
 
 
 @dataclass(frozen=True, slots=True)
 class _PodTemplate:
     owner: _Object
     labels: Mapping[str, str]
-    spec: JsonObject
+    spec: Mapping[str, Any]
     wildcard_labels: frozenset[str] = frozenset()
     """Label keys an operator sets to a value that varies by pod (e.g. LWS worker index != 0)."""
 
 
-def _charts(scope: IConstruct) -> list[cdk8s.Chart]:
-    if isinstance(scope, cdk8s.App):
-        return list(scope.charts)
-    if cdk8s.Chart.is_chart(scope):
-        return [scope]  # type: ignore[list-item]
-    return [c for c in scope.node.find_all() if cdk8s.Chart.is_chart(c)]  # type: ignore[misc]
-
-
-def _key(body: Mapping[str, Any]) -> tuple[str, str, str, str]:
-    meta = body.get("metadata") or {}
-    return (str(body.get("apiVersion")), str(body.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
-
-
 def _objects(scope: IConstruct) -> list[_Object]:
-    out: list[_Object] = []
-    for chart in _charts(scope):
-        paths: dict[tuple[str, str, str, str], str] = {}
-        for child in chart.node.find_all():
-            if isinstance(child, cdk8s.ApiObject):
-                paths.setdefault((child.api_version, child.kind, chart.namespace or "", child.name), child.node.path)
-        for doc in chart.to_json():
-            if doc:
-                body = dict(doc)
-                out.append(_Object(paths.get(_key(body), chart.node.path), body))
-    return out
+    """Every object under ``scope`` as synth writes it, with its construct path (even when a hand-added object has no
+    usable metadata); an escape-hatch patch that cannot apply is a ConfigError naming its object."""
+    return [_Object(path, body) for path, _, body in rendered(scope)]
 
 
 def _meta_labels(template: Mapping[str, Any] | None) -> dict[str, str]:
-    return dict(((template or {}).get("metadata") or {}).get("labels") or {})
+    labels = _map(_map(_map(template).get("metadata")).get("labels"))
+    return {str(k): str(v) for k, v in labels.items()}
 
 
 def _pod_templates(obj: _Object) -> list[_PodTemplate]:
-    spec = obj.body.get("spec") or {}
+    spec = _map(obj.body.get("spec"))
     kind = obj.kind
     if kind == "Pod" and obj.api_group == "":
         return [_PodTemplate(obj, _meta_labels(obj.body), spec)]
     if kind in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job") or (kind == "ReplicationController" and "template" in spec):
-        t = spec.get("template") or {}
-        return [_PodTemplate(obj, _meta_labels(t), t.get("spec") or {})]
+        t = _map(spec.get("template"))
+        return [_PodTemplate(obj, _meta_labels(t), _map(t.get("spec")))]
     if kind == "CronJob":
-        t = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
-        return [_PodTemplate(obj, _meta_labels(t), t.get("spec") or {})]
+        t = _map(_map(_map(spec.get("jobTemplate")).get("spec")).get("template"))
+        return [_PodTemplate(obj, _meta_labels(t), _map(t.get("spec")))]
     if kind == "RayCluster" and obj.api_group == "ray.io":
         return _ray_templates(obj, spec)
     if kind == "LeaderWorkerSet" and obj.api_group == "leaderworkerset.x-k8s.io":
@@ -262,40 +258,40 @@ def _ray_templates(obj: _Object, spec: Mapping[str, Any]) -> list[_PodTemplate]:
         out.update({"ray.io/cluster": obj.name, "ray.io/node-type": node_type, "ray.io/group": group})
         return out
 
-    head = (spec.get("headGroupSpec") or {}).get("template") or {}
-    out = [_PodTemplate(obj, labels(head, "head", "headgroup"), head.get("spec") or {})]
-    for group in spec.get("workerGroupSpecs") or []:
-        t = group.get("template") or {}
-        out.append(_PodTemplate(obj, labels(t, "worker", str(group.get("groupName", ""))), t.get("spec") or {}))
+    head = _map(_map(spec.get("headGroupSpec")).get("template"))
+    out = [_PodTemplate(obj, labels(head, "head", "headgroup"), _map(head.get("spec")))]
+    for group in _maps(spec.get("workerGroupSpecs")):
+        t = _map(group.get("template"))
+        out.append(_PodTemplate(obj, labels(t, "worker", str(group.get("groupName", ""))), _map(t.get("spec"))))
     return out
 
 
 def _lws_templates(obj: _Object, spec: Mapping[str, Any]) -> list[_PodTemplate]:
     """LWS labels every pod with the set's name and its index in the group (0 on the leader)."""
-    lwt = spec.get("leaderWorkerTemplate") or {}
-    worker = lwt.get("workerTemplate") or {}
-    leader = lwt.get("leaderTemplate") or worker
+    lwt = _map(spec.get("leaderWorkerTemplate"))
+    worker = _map(lwt.get("workerTemplate"))
+    leader = _map(lwt.get("leaderTemplate")) or worker
     base = {"leaderworkerset.sigs.k8s.io/name": obj.name}
     group = frozenset({"leaderworkerset.sigs.k8s.io/group-index", "leaderworkerset.sigs.k8s.io/group-key"})
     return [
         _PodTemplate(
-            obj, {**_meta_labels(leader), **base, "leaderworkerset.sigs.k8s.io/worker-index": "0"}, leader.get("spec") or {}, group
+            obj, {**_meta_labels(leader), **base, "leaderworkerset.sigs.k8s.io/worker-index": "0"}, _map(leader.get("spec")), group
         ),
         _PodTemplate(
             obj,
             {**_meta_labels(worker), **base},
-            worker.get("spec") or {},
+            _map(worker.get("spec")),
             group | {"leaderworkerset.sigs.k8s.io/worker-index"},
         ),
     ]
 
 
-def _containers(pod: Mapping[str, Any]) -> Iterator[tuple[str, JsonObject]]:
-    for c in pod.get("initContainers") or []:
+def _containers(pod: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    for c in _maps(pod.get("initContainers")):
         yield "init container", c
-    for c in pod.get("containers") or []:
+    for c in _maps(pod.get("containers")):
         yield "container", c
-    for c in pod.get("ephemeralContainers") or []:
+    for c in _maps(pod.get("ephemeralContainers")):
         yield "ephemeral container", c
 
 
@@ -334,7 +330,7 @@ def _limits(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
     for what, c in _containers(pod):
         if what == "ephemeral container":
             continue
-        limits = (c.get("resources") or {}).get("limits") or {}
+        limits = _map(_map(c.get("resources")).get("limits"))
         missing = [r for r in ("cpu", "memory") if r not in limits]
         if missing:
             yield (
@@ -346,16 +342,17 @@ def _limits(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
 
 
 def _probes(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
-    all_numbers = {p.get("containerPort") for _, c in _containers(pod) for p in c.get("ports") or []}
+    all_numbers = {p.get("containerPort") for _, c in _containers(pod) for p in _maps(c.get("ports"))}
     for what, c in _containers(pod):
-        names = {p.get("name") for p in c.get("ports") or [] if p.get("name")}
+        names = {str(p["name"]) for p in _maps(c.get("ports")) if p.get("name")}
         for probe_kind in ("startupProbe", "readinessProbe", "livenessProbe"):
-            probe = c.get(probe_kind) or {}
+            probe = _map(c.get(probe_kind))
             for handler in ("httpGet", "tcpSocket", "grpc"):
                 if handler not in probe:
                     continue
-                port = probe[handler].get("port")
-                if isinstance(port, str) and not port.isdigit():
+                port = _map(probe[handler]).get("port")
+                number = _port_number(port)
+                if isinstance(port, str) and number is None:
                     if port not in names:
                         yield (
                             "probe-port-unknown",
@@ -364,13 +361,21 @@ def _probes(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
                             f"(it declares {sorted(names) or 'no named ports'});"
                             " name the port in the container's ports or probe a declared one",
                         )
-                elif port is not None and int(port) not in all_numbers:
+                elif port is not None and number not in all_numbers:
                     yield (
                         "probe-port-unknown",
                         obj,
-                        f"{probe_kind} of {what} {c.get('name')!r} targets port {int(port)}, which no container of the pod declares; "
+                        f"{probe_kind} of {what} {c.get('name')!r} targets port {port if number is None else number!r}, "
+                        "which no container of the pod declares; "
                         "declare it in ports (and probe it by name) or probe a declared port",
                     )
+
+
+def _port_number(port: object) -> int | None:
+    """A probe's port as a number (an int, or a string of decimal digits); None for a name or anything malformed."""
+    if isinstance(port, int) and not isinstance(port, bool):
+        return port
+    return int(port) if isinstance(port, str) and port.isdecimal() else None
 
 
 def _flag_value(args: list[str], flags: tuple[str, ...]) -> list[str]:
@@ -394,14 +399,14 @@ def _accelerators(limits: Mapping[str, Any]) -> int:
 
 
 def _shm(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
-    memory_volumes = {v.get("name") for v in pod.get("volumes") or [] if (v.get("emptyDir") or {}).get("medium") == "Memory"}
+    memory_volumes = {v.get("name") for v in _maps(pod.get("volumes")) if _map(v.get("emptyDir")).get("medium") == "Memory"}
     for what, c in _containers(pod):
-        args = [str(a) for a in (*(c.get("command") or []), *(c.get("args") or []))]
+        args = [*_words(c.get("command")), *_words(c.get("args"))]
         sizes = [int(v) for v in _flag_value(args, _PARALLEL_FLAGS) if v.isdigit()]
-        accelerators = _accelerators((c.get("resources") or {}).get("limits") or {})
+        accelerators = _accelerators(_map(_map(c.get("resources")).get("limits")))
         if not (any(s > 1 for s in sizes) or accelerators > 1):
             continue
-        if any(m.get("mountPath") == "/dev/shm" and m.get("name") in memory_volumes for m in c.get("volumeMounts") or []):
+        if any(m.get("mountPath") == "/dev/shm" and m.get("name") in memory_volumes for m in _maps(c.get("volumeMounts"))):
             continue
         why = f"{accelerators} accelerators" if accelerators > 1 else "tensor/pipeline parallel size > 1"
         yield (
@@ -425,8 +430,8 @@ def _service_links(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
 
 def _extended(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
     for what, c in _containers(pod):
-        res = c.get("resources") or {}
-        requests, limits = res.get("requests") or {}, res.get("limits") or {}
+        res = _map(c.get("resources"))
+        requests, limits = _map(res.get("requests")), _map(res.get("limits"))
         for name in sorted({*requests, *limits}):
             if name in _CORE_RESOURCES or name.startswith("hugepages-"):
                 continue
@@ -448,7 +453,7 @@ def _selected(selector: Mapping[str, Any], expressions: list[Mapping[str, Any]],
         if t.labels.get(k) != v:
             return False
     for e in expressions:
-        key, op, values = e.get("key"), e.get("operator"), e.get("values") or []
+        key, op, values = e.get("key"), e.get("operator"), _words(e.get("values"))
         present = key in t.labels or key in t.wildcard_labels
         if op == "Exists" and not present:
             return False
@@ -462,14 +467,14 @@ def _selected(selector: Mapping[str, Any], expressions: list[Mapping[str, Any]],
 
 
 def _selectors(obj: _Object, templates: list[_PodTemplate]) -> Iterator[_Raw]:
-    spec = obj.body.get("spec") or {}
+    spec = _map(obj.body.get("spec"))
     if obj.kind == "Service" and obj.api_group == "":
-        if spec.get("type") == "ExternalName" or not spec.get("selector"):
+        match, expressions = _map(spec.get("selector")), list[Mapping[str, Any]]()
+        if spec.get("type") == "ExternalName" or not match:
             return
-        match, expressions = spec["selector"], list[Mapping[str, Any]]()
     elif obj.kind == "PodDisruptionBudget" and obj.api_group == "policy":
-        selector = spec.get("selector") or {}
-        match, expressions = selector.get("matchLabels") or {}, selector.get("matchExpressions") or []
+        selector = _map(spec.get("selector"))
+        match, expressions = _map(selector.get("matchLabels")), _maps(selector.get("matchExpressions"))
         if not match and not expressions:
             return  # an empty selector selects every pod of the namespace
     else:
@@ -487,11 +492,11 @@ _WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "RayCluster", "Lea
 
 
 def _scale_targets(obj: _Object, objects: list[_Object]) -> Iterator[_Raw]:
-    spec = obj.body.get("spec") or {}
+    spec = _map(obj.body.get("spec"))
     if obj.kind == "HorizontalPodAutoscaler" and obj.api_group == "autoscaling":
-        ref = spec.get("scaleTargetRef") or {}
+        ref = _map(spec.get("scaleTargetRef"))
     elif obj.kind == "ScaledObject" and obj.api_group == "keda.sh":
-        ref = {"apiVersion": "apps/v1", "kind": "Deployment", **(spec.get("scaleTargetRef") or {})}
+        ref = {"apiVersion": "apps/v1", "kind": "Deployment", **_map(spec.get("scaleTargetRef"))}
     else:
         return
     api = str(ref.get("apiVersion", ""))
@@ -510,11 +515,11 @@ def _scale_targets(obj: _Object, objects: list[_Object]) -> Iterator[_Raw]:
 def _hf_revisions(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
     seen: set[str] = set()
     for _, c in _containers(pod):
-        env = {e.get("name"): e.get("value") for e in c.get("env") or [] if "value" in e}
+        env = {e.get("name"): e.get("value") for e in _maps(c.get("env")) if "value" in e}
         revisions = []
         if str(env.get("SOURCE_URI", "")).startswith("hf://") and env.get("REVISION"):
             revisions.append((str(env["SOURCE_URI"])[5:], str(env["REVISION"])))
-        args = [str(a) for a in (*(c.get("command") or []), *(c.get("args") or []))]
+        args = [*_words(c.get("command")), *_words(c.get("args"))]
         revisions += [("the served model", v) for v in _flag_value(args, ("--revision",))]
         for repo, revision in revisions:
             if _COMMIT_RE.match(revision) or revision in seen:
@@ -537,7 +542,7 @@ def _privileges(obj: _Object, pod: Mapping[str, Any]) -> Iterator[_Raw]:
             "drop it unless the interconnect needs it",
         )
     for what, c in _containers(pod):
-        added = ((c.get("securityContext") or {}).get("capabilities") or {}).get("add") or []
+        added = _words(_map(_map(c.get("securityContext")).get("capabilities")).get("add"))
         if added:
             yield (
                 "added-capabilities",
@@ -553,7 +558,7 @@ LOW_CONCURRENCY = 2.0
 
 def _capacity(obj: _Object) -> Iterator[_Raw]:
     """Findings from the capacity plan a vLLM workload carries (see vllm_constructs.core.capacity)."""
-    text = ((obj.body.get("metadata") or {}).get("annotations") or {}).get(CAPACITY_ANNOTATION)
+    text = _map(_map(obj.body.get("metadata")).get("annotations")).get(CAPACITY_ANNOTATION)
     plan = from_annotation(text) if isinstance(text, str) else None
     if plan is None:
         return
@@ -576,7 +581,7 @@ def _capacity(obj: _Object) -> Iterator[_Raw]:
             "health.startup_timeout_seconds or use faster model storage",
         )
     limit, host, shm = plan.get("memory_limit_gib"), plan.get("host_memory_estimate_gib"), plan.get("shm_gib") or 0
-    if isinstance(limit, int | float) and isinstance(host, int | float) and limit < host + shm:
+    if isinstance(limit, int | float) and isinstance(host, int | float) and isinstance(shm, int | float) and limit < host + shm:
         yield (
             "capacity-pod-memory",
             obj,
