@@ -449,3 +449,13 @@ def test_fails_when_two_clusters_in_a_namespace_share_a_name(new_chart: Callable
         "test/llm: id='llm' is already used by another construct in test. Allowed: one construct per id in a scope. "
         "Fix: give each construct its own id."
     )
+
+
+@pytest.mark.parametrize("value", [1.5, True, None, -1, 2**31, "25", "101%"], ids=repr)
+def test_fails_when_an_lws_rollout_count_is_not_a_count_or_percentage(new_chart: Callable[..., cdk8s.Chart], value: object) -> None:
+    """One problem naming the field, whatever the wrong type (a union type would name 'max_surge['int']' and 'max_surge['str']')."""
+    msg = built_error(new_chart, lambda: props(backend=MultiNodeBackend.LWS, lws_rollout=LwsRollout(max_surge=value)))  # type: ignore[arg-type]
+    assert msg == (
+        f"LwsRollout: max_surge={value!r} is not a count or percentage. Allowed: an integer >= 0 or a string such as '25%'. "
+        "Fix: use e.g. 1 or '25%'."
+    )
