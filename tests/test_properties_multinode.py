@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import by_kind, chart_objects
+from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from tests.test_properties import SECRETISH, label_values, names
 from vllm_constructs import (
     Accelerator,
-    ConfigError,
     EngineArgs,
     HealthChecks,
+    LwsRollout,
     LwsStartupPolicy,
     ModelCache,
     ModelSource,
@@ -83,10 +85,11 @@ def ray_props(draw: st.DrawFn) -> RayClusterProps:
             ]
         )
     )
+    model = draw(ray_sources())
     return RayClusterProps(
         name=draw(ray_names),
         backend=backend,
-        model=draw(ray_sources()),
+        model=model,
         engine=EngineArgs(
             tensor_parallel_size=tp,
             pipeline_parallel_size=pp,
@@ -108,8 +111,8 @@ def ray_props(draw: st.DrawFn) -> RayClusterProps:
         service_port=draw(st.sampled_from([80, 8000])),
         health=HealthChecks(startup_timeout_seconds=draw(st.integers(60, 7200))),
         replicas=1 if backend is MultiNodeBackend.KUBERAY else draw(st.integers(0, 3)),
-        cache=cache,
-        hf_token=draw(st.none() | st.just(SecretKeyRef("hf-token", "token"))),
+        cache=cache if model.downloads else None,  # pvc and image sources download nothing into a cache
+        hf_token=draw(st.none() | st.just(SecretKeyRef("hf-token", "token"))) if model.accepts_token else None,
         api_key=draw(st.none() | st.just(SecretKeyRef("api", "key"))),
         env=draw(st.dictionaries(st.sampled_from(["TEAM", "LOG_LEVEL", "OMP_NUM_THREADS"]), label_values, max_size=2)),
         pod=PodOptions(
@@ -191,44 +194,82 @@ def test_valid_multinode_configurations_validate_and_keep_invariants(crd_dir: Pa
 
 
 HF = ModelSource.huggingface("org/model", revision="a" * 40)
-INVALID: list[tuple[str, dict[str, Any]]] = [
-    ("name", {"name": "Bad_Name"}),
-    ("nodes", {"nodes": 1}),
-    ("accelerators_per_node", {"accelerators_per_node": 0}),
-    ("resources.accelerators", {"resources": Resources(cpu="4", memory="16Gi", accelerators=3)}),
-    ("engine.tensor_parallel_size", {"engine": EngineArgs(tensor_parallel_size=3)}),
-    ("engine.extra_args", {"engine": "--nnodes=2"}),
-    ("ray_port", {"ray_port": "the API port"}),
-    ("replicas", {"backend": MultiNodeBackend.KUBERAY, "replicas": 2}),
-    ("lws_startup_policy", {"backend": MultiNodeBackend.LWS, "lws_startup_policy": LwsStartupPolicy.LEADER_READY}),
-    ("cache", {"model": HF, "cache": ModelCache.empty_dir("10Gi")}),
-    ("cache.access_mode", {"model": HF, "cache": ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")}),
-    ("pod.shared_memory", {"pod": PodOptions(shared_memory=SharedMemory.disabled())}),
-    ("hf_token", {"hf_token": "hf_" + "x" * 34}),
-    ("api_key", {"api_key": "sk-" + "y" * 40}),
-    ("model.token", {"model": dataclasses.replace(HF, token="hf_" + "z" * 34)}),  # type: ignore[arg-type]
-    ("env", {"env": {"RAY_PORT": "1"}}),
-    ("nccl.socket_ifname", {"nccl": NcclSettings(socket_ifname="eth0; rm -rf /")}),
-    ("cluster_timeout_seconds", {"cluster_timeout_seconds": 5}),
+SECRETS = re.compile(r"hf_x|sk-y|hf_z|hf_q")
+# (where the ConfigError is raised: "construct" or the value class, field, the change to a valid configuration built lazily)
+Case = tuple[str, str, Callable[[RayClusterProps], RayClusterProps]]
+
+
+def change(**overrides: Any) -> Callable[[RayClusterProps], RayClusterProps]:
+    return lambda props: dataclasses.replace(props, **overrides)
+
+
+INVALID: list[Case] = [
+    # refused when the props are built
+    ("RayClusterProps", "name", change(name="Bad_Name")),
+    ("RayClusterProps", "nodes", change(nodes=1)),
+    ("RayClusterProps", "accelerators_per_node", change(accelerators_per_node=0)),
+    ("RayClusterProps", "cluster_timeout_seconds", change(cluster_timeout_seconds=5)),
+    ("RayClusterProps", "hf_token", change(hf_token="hf_" + "x" * 34)),
+    ("RayClusterProps", "api_key", change(api_key="sk-" + "y" * 40)),
+    ("HuggingFaceModel", "token", lambda p: dataclasses.replace(p, model=dataclasses.replace(HF, token="hf_" + "z" * 34))),
+    ("RayClusterProps", "env['HF_TOKEN']", change(env={"HF_TOKEN": "hf_" + "q" * 34})),
+    ("NcclSettings", "socket_ifname", lambda p: dataclasses.replace(p, nccl=NcclSettings(socket_ifname="eth0; rm -rf /"))),
+    # refused in context, when the construct is created
+    ("construct", "resources.accelerators", lambda p: dataclasses.replace(p, resources=Resources(cpu="4", memory="16Gi", accelerators=3))),
+    ("construct", "engine.tensor_parallel_size", change(engine=EngineArgs(tensor_parallel_size=3))),
+    ("construct", "engine.extra_args", lambda p: dataclasses.replace(p, engine=dataclasses.replace(p.engine, extra_args=("--nnodes=2",)))),
+    ("construct", "ray_port", lambda p: dataclasses.replace(p, ray_port=p.port)),
+    ("construct", "replicas", change(backend=MultiNodeBackend.KUBERAY, replicas=2)),
+    ("construct", "lws_startup_policy", change(backend=MultiNodeBackend.LWS, lws_startup_policy=LwsStartupPolicy.LEADER_READY)),
+    ("construct", "cache", lambda p: dataclasses.replace(p, model=HF, cache=ModelCache.empty_dir("10Gi"))),
+    (
+        "construct",
+        "cache.access_mode",
+        lambda p: dataclasses.replace(p, model=HF, cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce")),
+    ),
+    ("construct", "pod.shared_memory", lambda p: dataclasses.replace(p, pod=PodOptions(shared_memory=SharedMemory.disabled()))),
+    ("construct", "env", change(env={"VLLM_HOST_IP": "10.0.0.1"})),  # the pod IP, on every backend
+    # wrong types: a str where a tuple goes, a float or a bool where an int goes, NaN and infinity, ints beyond int32
+    (
+        "HuggingFaceModel",
+        "include",
+        lambda p: dataclasses.replace(p, model=ModelSource.huggingface("org/model", revision="main", include="*.json")),
+    ),
+    ("EngineArgs", "extra_args", lambda p: dataclasses.replace(p, engine=EngineArgs(extra_args="--enable-chunked-prefill"))),
+    ("RayClusterProps", "nodes", change(nodes=2.0)),
+    ("RayClusterProps", "ray_port", change(ray_port=6379.0)),
+    ("Rdma", "count", lambda p: dataclasses.replace(p, rdma=Rdma(count=1.0))),
+    ("RayClusterProps", "nodes", change(nodes=True)),
+    ("RayClusterProps", "replicas", change(replicas=False)),
+    ("RayClusterProps", "ray_port", change(ray_port=float("nan"))),
+    ("RayClusterProps", "cluster_timeout_seconds", change(cluster_timeout_seconds=float("inf"))),
+    ("RayClusterProps", "accelerators_per_node", change(accelerators_per_node=2**32)),
+    ("LwsRollout", "partition", lambda p: dataclasses.replace(p, lws_rollout=LwsRollout(partition=2**31))),
+    ("LwsRollout", "max_surge", lambda p: dataclasses.replace(p, lws_rollout=LwsRollout(max_surge=0.5))),
+    # malformed names: a trailing newline, digits of other scripts
+    ("RayClusterProps", "name", change(name="big\n")),
+    ("RayClusterProps", "name", change(name="big-\u0663")),
+    ("NcclSettings", "socket_ifname", lambda p: dataclasses.replace(p, nccl=NcclSettings(socket_ifname="eth0\n"))),
+    ("Rdma", "hca", lambda p: dataclasses.replace(p, rdma=Rdma(hca="mlx5\n"))),
+    ("PvcModel", "claim_name", lambda p: dataclasses.replace(p, model=ModelSource.pvc("weights\n"))),
+    # other shapes where a value class or an enum goes
+    ("RayClusterProps", "backend", change(backend="slurm")),
+    ("RayClusterProps", "nccl", change(nccl="eth0")),
+    ("RayClusterProps", "model", change(model=("org/model",))),
 ]
 
 
-@settings(max_examples=max(EXAMPLES // 4, 40), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(ray_props(), st.sampled_from(INVALID))
-def test_invalid_multinode_configurations_raise_config_error_naming_the_field(
-    props: RayClusterProps, bad: tuple[str, dict[str, Any]]
-) -> None:
-    field, overrides = bad
-    if overrides.get("engine") == "--nnodes=2":  # keep the valid layout, add a flag the construct renders
-        overrides = {"engine": dataclasses.replace(props.engine, extra_args=("--nnodes=2",))}
-    if overrides.get("ray_port") == "the API port":
-        overrides = {"ray_port": props.port}
-    invalid = dataclasses.replace(props, **overrides)
+@pytest.mark.parametrize("bad", INVALID, ids=[f"{c[0]}.{c[1]}-{i}" for i, c in enumerate(INVALID)])
+@settings(max_examples=max(EXAMPLES // 40, 4), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(props=ray_props())
+def test_invalid_multinode_configurations_raise_config_error_naming_the_field(props: RayClusterProps, bad: Case) -> None:
+    """Every case, on several generated clusters: a ConfigError (never another exception) naming the field where it is
+    refused, a rejected secret never echoed, and no object added."""
+    where, field, make = bad
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "c", namespace="ns", disable_resource_name_hashes=True)
-    with pytest.raises(ConfigError) as info:
-        RayCluster(chart, "r", invalid)
-    assert info.value.field == field, str(info.value)
-    assert str(info.value).startswith(f"c/r: {field}=")
-    assert not re.search(r"hf_x|sk-y|hf_z", str(info.value))  # a rejected secret is never echoed
-    assert chart_objects(chart) == []
+    error = refused(chart, lambda: RayCluster(chart, "r", make(props)))
+    path = "c/r" if where == "construct" else where
+    assert (error.path, error.field) == (path, field), str(error)
+    assert str(error).startswith(f"{path}: {field}=")
+    assert not SECRETS.search(str(error))  # a rejected secret is never echoed
