@@ -304,7 +304,10 @@ def test_fails_when_a_threshold_is_not_positive(new_chart: NewChart) -> None:
     chart = new_chart()
     srv = server(chart)
     msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:num_requests_waiting": 0})))
-    assert msg == ("KedaScaling: targets[0][1]=0 is out of range. Allowed: a number in (0, 1000000000000.0]. Fix: pick a value in range.")
+    assert msg == (
+        "KedaScaling: targets['vllm:num_requests_waiting']=0 is not a positive number. Allowed: a finite number above zero. "
+        "Fix: use the per-pod value at which to add pods."
+    )
 
 
 def test_fails_when_activation_threshold_is_negative(new_chart: NewChart) -> None:
@@ -344,7 +347,8 @@ def test_fails_when_a_metric_name_is_unknown(new_chart: NewChart) -> None:
     srv = server(chart)
     msg = fails(chart, lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:num_requests_queued": 3})))
     assert msg == (
-        f"VllmMetricsScaling: targets[0][0]='vllm:num_requests_queued' is not a known vLLM metric. Allowed: {METRICS}. "
+        "VllmMetricsScaling: targets['vllm:num_requests_queued']='vllm:num_requests_queued' is not a known vLLM metric. "
+        f"Allowed: {METRICS}. "
         "Fix: use one of those names."
     )
 
@@ -354,7 +358,8 @@ def test_fails_when_a_metric_name_is_deprecated(new_chart: NewChart) -> None:
     srv = server(chart)
     msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, {"vllm:gpu_cache_usage_perc": 0.8})))
     assert msg == (
-        f"KedaScaling: targets[0][0]='vllm:gpu_cache_usage_perc' is deprecated in vLLM's V1 metrics. Allowed: {METRICS}. "
+        "KedaScaling: targets['vllm:gpu_cache_usage_perc']='vllm:gpu_cache_usage_perc' is deprecated in vLLM's V1 metrics. "
+        f"Allowed: {METRICS}. "
         "Fix: use 'vllm:kv_cache_usage_perc'."
     )
 
@@ -364,9 +369,47 @@ def test_fails_when_kv_cache_target_is_a_percentage(new_chart: NewChart) -> None
     srv = server(chart)
     msg = fails(chart, lambda: scaler(chart, srv, Scaling.vllm_metrics({"vllm:kv_cache_usage_perc": 80})))
     assert msg == (
-        "VllmMetricsScaling: targets['vllm:kv_cache_usage_perc']=80.0 is above 1, but the metric is a fraction (0..1). "
+        "VllmMetricsScaling: targets['vllm:kv_cache_usage_perc']=80 is above 1, but the metric is a fraction (0..1). "
         "Allowed: a fraction such as 0.8. Fix: divide the percentage by 100."
     )
+
+
+@pytest.mark.parametrize(
+    ("targets", "problem"),
+    [
+        ({"vllm:num_requests_waiting": float("nan")}, "['vllm:num_requests_waiting']=nan is not a positive number"),
+        ({"vllm:num_requests_waiting": float("inf")}, "['vllm:num_requests_waiting']=inf is not a positive number"),
+        ({"vllm:num_requests_waiting": True}, "['vllm:num_requests_waiting']=True is not a positive number"),
+        ({"vllm:num_requests_waiting": "5"}, "['vllm:num_requests_waiting']='5' is not a positive number"),
+        ({"vllm:num_requests_waiting": 1e13}, "['vllm:num_requests_waiting']=10000000000000.0 is not a positive number"),
+    ],
+    ids=["nan", "inf", "bool", "str", "huge"],
+)
+def test_fails_when_a_target_is_not_a_positive_number(new_chart: NewChart, targets: dict[str, Any], problem: str) -> None:
+    chart = new_chart()
+    srv = server(chart)
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.vllm_metrics(targets)))
+    assert msg == (
+        f"VllmMetricsScaling: targets{problem}. Allowed: a finite number above zero. Fix: use the per-pod value at which to add pods."
+    )
+
+
+@pytest.mark.parametrize("targets", [[("vllm:num_requests_waiting", 5)], "vllm:num_requests_waiting", 5], ids=["list", "str", "int"])
+def test_fails_when_the_targets_are_not_a_mapping(new_chart: NewChart, targets: Any) -> None:
+    chart = new_chart()
+    srv = server(chart)
+    msg = fails(chart, lambda: scaler(chart, srv, Scaling.keda(PROM, targets)))
+    assert msg == (
+        f"KedaScaling: targets={targets!r} is a {type(targets).__name__}. "
+        "Allowed: a mapping of vLLM metric name to its per-pod target, e.g. {'vllm:num_requests_waiting': 5}. "
+        "Fix: pass the mapping to Scaling.vllm_metrics(...) or Scaling.keda(address, ...)."
+    )
+
+
+def test_integer_targets_keep_their_value(new_chart: NewChart) -> None:
+    chart = new_chart()
+    scaler(chart, server(chart), Scaling.keda(PROM, {"vllm:num_requests_waiting": 8}))
+    assert one(chart_objects(chart), "ScaledObject")["spec"]["triggers"][0]["metadata"]["threshold"] == "8"
 
 
 def test_fails_when_targets_are_empty(new_chart: NewChart) -> None:

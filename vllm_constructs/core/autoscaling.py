@@ -14,13 +14,14 @@ The planner reads only the workload's :class:`~vllm_constructs.core.serving.Serv
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator
+from pydantic import AfterValidator, PlainValidator
 
 from .gvk import SCALED_OBJECT, TRIGGER_AUTHENTICATION
 from .objects import KubeObject
@@ -46,17 +47,29 @@ HPA_MAX_PERIOD_SECONDS = 1800
 """The HPA API's upper bound for a scaling policy's periodSeconds."""
 
 
-def _metric(value: str) -> str:
-    if value in RENAMED_METRICS:
-        raise problem("metric", "is deprecated in vLLM's V1 metrics", ", ".join(VLLM_METRICS), f"use {RENAMED_METRICS[value]!r}")
-    if value not in VLLM_METRICS:
-        raise problem("metric", "is not a known vLLM metric", ", ".join(VLLM_METRICS), "use one of those names")
-    return value
+def _target_pairs(value: object) -> tuple[tuple[str, float], ...]:
+    """The whole check of ``targets`` (a plain validator), so that each problem names the metric as the user wrote it,
+    ``targets['vllm:num_requests_waiting']``, never its position in the tuple of pairs the factories store."""
+    pairs = tuple(value.items()) if isinstance(value, Mapping) else value
+    if not isinstance(pairs, tuple) or not all(isinstance(p, tuple) and len(p) == 2 for p in pairs):
+        raise problem(
+            "targets",
+            f"is a {type(value).__name__}",
+            "a mapping of vLLM metric name to its per-pod target, e.g. {'vllm:num_requests_waiting': 5}",
+            "pass the mapping to Scaling.vllm_metrics(...) or Scaling.keda(address, ...)",
+        )
+    for metric, target in pairs:
+        where, known = f"[{metric!r}]", ", ".join(VLLM_METRICS)
+        if isinstance(metric, str) and metric in RENAMED_METRICS:
+            fail(where, metric, "is deprecated in vLLM's V1 metrics", known, f"use {RENAMED_METRICS[metric]!r}")
+        if not isinstance(metric, str) or metric not in VLLM_METRICS:
+            fail(where, metric, "is not a known vLLM metric", known, "use one of those names")
+        if isinstance(target, bool) or not isinstance(target, int | float) or not (math.isfinite(target) and 0 < target <= 1e12):
+            fail(where, target, "is not a positive number", "a finite number above zero", "use the per-pod value at which to add pods")
+    return pairs
 
 
-Metric = Annotated[str, AfterValidator(_metric)]
-Target = Annotated[float, number_range(0, 1e12, low_open=True)]
-Targets = tuple[tuple[Metric, Target], ...]
+Targets = Annotated[tuple[tuple[str, float], ...], PlainValidator(_target_pairs)]
 
 
 def _targets(chosen: Mapping[str, float] | None) -> Any:
