@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,23 +17,25 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import by_kind, chart_objects
+from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 from tests.test_properties import valid_props
 from vllm_constructs import (
     Autoscaler,
     AutoscalerProps,
-    ConfigError,
     DownloadMode,
     KedaAuthentication,
     ModelCache,
+    ModelDownload,
     RolloutStrategy,
     Scaling,
     ScalingBehavior,
     VllmServer,
     VllmServerProps,
 )
+from vllm_constructs.autoscaler import KedaScaling, VllmMetricsScaling
+from vllm_constructs.core.promql import VLLM_METRICS
 from vllm_constructs.lint import Severity, lint
-from vllm_constructs.promql import VLLM_METRICS
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
@@ -42,7 +45,7 @@ SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=
 def servers(draw: st.DrawFn) -> VllmServerProps:
     """A generated server whose pods may run on several nodes: a ReadWriteMany cache when a Job fills it."""
     props = draw(valid_props())
-    if props.model.downloads and props.download_mode is DownloadMode.JOB:
+    if props.model.downloads and props.download.mode is DownloadMode.JOB:
         props = dataclasses.replace(props, cache=ModelCache.pvc(f"{draw(st.integers(10, 900))}Gi", access_mode="ReadWriteMany"))
     return props
 
@@ -120,7 +123,7 @@ def test_autoscaled_servers_validate_and_target_their_deployment(crd_dir: Path, 
                 assert k8s_errors(obj, version) == [], (obj["kind"], version)
         else:
             assert crd_errors(obj, crd_dir) == [], obj["kind"]
-    kind = "ScaledObject" if scaler_props["scaling"].mode == "keda" else "HorizontalPodAutoscaler"
+    kind = "ScaledObject" if isinstance(scaler_props["scaling"], KedaScaling) else "HorizontalPodAutoscaler"
     (resource,) = by_kind(objects, kind)
     (dep,) = by_kind(objects, "Deployment")
     ref = resource["spec"]["scaleTargetRef"]
@@ -130,47 +133,91 @@ def test_autoscaled_servers_validate_and_target_their_deployment(crd_dir: Path, 
     pod_labels = dep["spec"]["template"]["metadata"]["labels"]
     for pdb in by_kind(objects, "PodDisruptionBudget"):
         assert _selects(pdb["spec"]["selector"]["matchLabels"], pod_labels)
-    assert (scaler.adapter_rules is not None) == (scaler_props["scaling"].mode == "vllm-metrics")
+    assert (scaler.adapter_rules is not None) == isinstance(scaler_props["scaling"], VllmMetricsScaling)
+    # labelled with the serving pods' identity
+    assert resource["metadata"]["labels"] == {**server.selector_labels, "app.kubernetes.io/managed-by": "vllm-constructs"}
     assert [f for f in lint(chart) if f.severity is Severity.ERROR] == []
 
 
-INVALID: list[tuple[str, dict[str, Any]]] = [
-    ("min_replicas", {"min_replicas": 0}),
-    ("min_replicas", {"min_replicas": 5, "max_replicas": 4}),
-    ("max_replicas", {"max_replicas": 0}),
-    ("scaling.cpu_percent", {"scaling": Scaling.cpu_memory(cpu_percent=0)}),
-    ("scaling", {"scaling": Scaling.cpu_memory(cpu_percent=None)}),
-    ("scaling.targets", {"scaling": Scaling.vllm_metrics({"vllm:gpu_cache_usage_perc": 0.8})}),
-    ("scaling.targets['vllm:kv_cache_usage_perc']", {"scaling": Scaling.keda("http://p:9090", {"vllm:kv_cache_usage_perc": 80})}),
-    ("scaling.prometheus_address", {"scaling": Scaling.keda("prometheus:9090")}),
-    ("scaling.idle_replica_count", {"scaling": Scaling.keda("http://p:9090", idle_replica_count=1)}),
-    ("scaling.wake_query", {"scaling": Scaling.keda("http://p:9090", idle_replica_count=0)}),
-    ("scaling.fallback_replicas", {"scaling": Scaling.keda("http://p:9090", fallback_replicas=99)}),
-    ("behavior.scale_up_period_seconds", {"behavior": ScalingBehavior(scale_up_period_seconds=1)}),
-    ("max_replicas", {"cache": "rwo"}),
+PROM = "http://p:9090"
+# (where the ConfigError is raised: "construct" or the value class, field, the overrides of the autoscaler props built lazily)
+Case = tuple[str, str, Callable[[], dict[str, Any]]]
+INVALID: list[Case] = [
+    # refused when the props are built
+    ("AutoscalerProps", "min_replicas", lambda: {"min_replicas": 0}),
+    ("AutoscalerProps", "min_replicas", lambda: {"min_replicas": 5, "max_replicas": 4}),
+    ("AutoscalerProps", "max_replicas", lambda: {"max_replicas": 0}),
+    ("CpuMemoryScaling", "cpu_percent", lambda: {"scaling": Scaling.cpu_memory(cpu_percent=0)}),
+    ("CpuMemoryScaling", "cpu_percent", lambda: {"scaling": Scaling.cpu_memory(cpu_percent=None)}),
+    (
+        "VllmMetricsScaling",
+        "targets['vllm:gpu_cache_usage_perc']",
+        lambda: {"scaling": Scaling.vllm_metrics({"vllm:gpu_cache_usage_perc": 0.8})},
+    ),
+    ("KedaScaling", "targets['vllm:kv_cache_usage_perc']", lambda: {"scaling": Scaling.keda(PROM, {"vllm:kv_cache_usage_perc": 80})}),
+    ("KedaScaling", "prometheus_address", lambda: {"scaling": Scaling.keda("prometheus:9090")}),
+    ("KedaScaling", "idle_replica_count", lambda: {"scaling": Scaling.keda(PROM, idle_replica_count=1)}),
+    ("KedaScaling", "wake_query", lambda: {"scaling": Scaling.keda(PROM, idle_replica_count=0)}),
+    ("AutoscalerProps", "scaling.fallback_replicas", lambda: {"scaling": Scaling.keda(PROM, fallback_replicas=99)}),
+    # refused in context, when the construct is created
+    ("construct", "behavior.scale_up_period_seconds", lambda: {"behavior": ScalingBehavior(scale_up_period_seconds=1)}),
+    ("construct", "max_replicas", lambda: {}),  # on a server whose cache is ReadWriteOnce (below)
+    # wrong types: a str where a mapping goes, a float or a bool where an int goes, NaN and infinity, ints beyond int32
+    ("VllmMetricsScaling", "targets", lambda: {"scaling": Scaling.vllm_metrics("vllm:num_requests_waiting")}),
+    ("AutoscalerProps", "max_replicas", lambda: {"max_replicas": 3.0}),
+    ("AutoscalerProps", "startup_seconds", lambda: {"startup_seconds": 60.0}),
+    ("CpuMemoryScaling", "cpu_percent", lambda: {"scaling": Scaling.cpu_memory(cpu_percent=80.0)}),
+    ("KedaScaling", "polling_interval_seconds", lambda: {"scaling": Scaling.keda(PROM, polling_interval_seconds=15.0)}),
+    ("AutoscalerProps", "max_replicas", lambda: {"max_replicas": True}),
+    ("KedaScaling", "failure_threshold", lambda: {"scaling": Scaling.keda(PROM, failure_threshold=True)}),
+    ("ScalingBehavior", "scale_up_pods", lambda: {"behavior": ScalingBehavior(scale_up_pods=True)}),
+    ("AutoscalerProps", "startup_seconds", lambda: {"startup_seconds": float("nan")}),
+    ("KedaScaling", "activation_threshold", lambda: {"scaling": Scaling.keda(PROM, activation_threshold=float("nan"))}),
+    (
+        "KedaScaling",
+        "targets['vllm:num_requests_waiting']",
+        lambda: {"scaling": Scaling.keda(PROM, {"vllm:num_requests_waiting": float("inf")})},
+    ),
+    ("AutoscalerProps", "min_replicas", lambda: {"min_replicas": 2**31}),
+    ("ScalingBehavior", "scale_down_period_seconds", lambda: {"behavior": ScalingBehavior(scale_down_period_seconds=2**31)}),
+    # malformed names and addresses: a trailing newline, digits of other scripts
+    ("AutoscalerProps", "name", lambda: {"name": "s\n"}),
+    ("AutoscalerProps", "name", lambda: {"name": "s-\u0663"}),
+    ("KedaAuthentication", "name", lambda: {"scaling": Scaling.keda(PROM, authentication=KedaAuthentication(name="auth\n"))}),
+    ("KedaScaling", "prometheus_address", lambda: {"scaling": Scaling.keda(PROM + "\n")}),
+    ("KedaScaling", "wake_query", lambda: {"scaling": Scaling.keda(PROM, idle_replica_count=0, wake_query="up\n")}),
+    # other shapes where a value class goes
+    ("AutoscalerProps", "scaling", lambda: {"scaling": "cpu"}),
+    ("AutoscalerProps", "behavior", lambda: {"behavior": {"scale_up_pods": 2}}),
+    ("AutoscalerProps", "target", lambda: {"target": None}),
+    ("AutoscalerProps", "max_replica", lambda: {"max_replica": 3}),
 ]
 
 
-@settings(max_examples=max(EXAMPLES // 4, 40), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(servers(), st.sampled_from(INVALID))
-def test_invalid_autoscalers_raise_config_error_naming_the_field(server_props: VllmServerProps, bad: tuple[str, dict[str, Any]]) -> None:
-    field, overrides = bad
-    overrides = dict(overrides)
-    if overrides.pop("cache", None) == "rwo":
+@pytest.mark.parametrize("bad", INVALID, ids=[f"{c[0]}.{c[1]}-{i}" for i, c in enumerate(INVALID)])
+@settings(max_examples=max(EXAMPLES // 40, 4), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(server_props=servers())
+def test_invalid_autoscalers_raise_config_error_naming_the_field(server_props: VllmServerProps, bad: Case) -> None:
+    """Every case, on several generated servers: a ConfigError (never another exception) naming the field where it is
+    refused, nothing added to the chart, and the Deployment keeps its replicas."""
+    where, field, make = bad
+    if (where, field) == ("construct", "max_replicas"):
         # a single-replica server downloading into a ReadWriteOnce claim cannot scale past one node
         assume(server_props.model.downloads)
         server_props = dataclasses.replace(
             server_props,
             replicas=1,
             rollout=RolloutStrategy.rolling(),
-            download_mode=DownloadMode.JOB,
+            download=ModelDownload(mode=DownloadMode.JOB),
             cache=ModelCache.pvc("10Gi", access_mode="ReadWriteOnce"),
         )
     chart, server = build(server_props)
-    before = chart_objects(chart)
-    props = {"target": server, "scaling": Scaling.cpu_memory(), "max_replicas": 3, **overrides}
-    with pytest.raises(ConfigError) as info:
-        Autoscaler(chart, "a", AutoscalerProps(**props))
-    assert info.value.field == field, str(info.value)
-    assert str(info.value).startswith(f"c/a: {field}=")
-    assert chart_objects(chart) == before  # nothing added, and the Deployment keeps its replicas
+    # the overrides are built inside: a value class refusing its value is part of what must leave the chart unchanged
+    error = refused(
+        chart,
+        lambda: Autoscaler(chart, "a", AutoscalerProps(**{"target": server, "scaling": Scaling.cpu_memory(), "max_replicas": 3, **make()})),
+    )
+    path = "c/a" if where == "construct" else where
+    assert (error.path, error.field) == (path, field), str(error)
+    assert str(error).startswith(f"{path}: {field}=")
+    assert "replicas" in by_kind(chart_objects(chart), "Deployment")[0]["spec"]
