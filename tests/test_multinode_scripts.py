@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI
-from vllm_constructs.ray_cluster import leader_script, worker_script
+from vllm_constructs.core.cluster import leader_script, worker_script
 
 pytestmark = pytest.mark.real
 
