@@ -111,3 +111,16 @@ def test_the_pure_plan_autoscales_like_the_construct(new_chart: MakeChart, backe
     plan.hand_replicas_to_autoscaler()
     planned = [o.manifest("test") for o in [*plan.objects, *scaled.objects]]
     assert sorted(planned, key=str) == sorted(chart_objects(chart), key=str)
+
+
+def test_fails_when_a_leaderworkerset_gets_a_second_autoscaler(new_chart: MakeChart) -> None:
+    chart = new_chart()
+    rc = cluster(chart, MultiNodeBackend.LWS)
+    Autoscaler(chart, "scale", AutoscalerProps(target=rc, scaling=Scaling.cpu_memory(), max_replicas=4))
+    keda = Scaling.keda("http://prometheus.monitoring:9090")
+    error = refused(chart, lambda: Autoscaler(chart, "again", AutoscalerProps(target=rc, scaling=keda, max_replicas=4)))
+    assert str(error) == (
+        "test/again: target='big' is already scaled by test/scale; two autoscalers would fight over its replicas. "
+        "Allowed: one autoscaler per workload. Fix: combine the metrics into one Autoscaler."
+    )
+    assert by_kind(chart_objects(chart), "ScaledObject") == []
