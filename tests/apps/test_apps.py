@@ -1,4 +1,5 @@
-"""Every app: its YAML snapshot, byte equality with the committed dist/, and strict schema validity."""
+"""Every app: its YAML snapshot, byte equality of the committed dist/ (the apps, the kustomization and the fleet's
+folders) with what `make synth` writes, and strict schema validity of every object in it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import cdk8s
 import pytest
 import yaml
 
-from apps.main import build_app
+from apps.main import build_app, synth_all
 from tests.conftest import ROOT, chart_yaml
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
 
@@ -24,9 +25,14 @@ CHART_IDS = [c.node.id for c in _charts()]
 
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What `make synth` writes (apps.main.synth_all), in a temporary folder."""
     out = tmp_path_factory.mktemp("dist")
-    build_app(outdir=str(out)).synth()
+    synth_all(str(out))
     return out
+
+
+def _files(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
 @pytest.mark.parametrize("chart_id", CHART_IDS)
@@ -36,29 +42,35 @@ def test_app_matches_snapshot(chart_id: str, yaml_snapshot: Any) -> None:
 
 
 def test_dist_is_exactly_what_synth_writes(synthesized: Path) -> None:
-    fresh = sorted(p.name for p in synthesized.iterdir())
-    committed = sorted(p.name for p in (ROOT / "dist").iterdir())
+    fresh = _files(synthesized)
+    committed = _files(ROOT / "dist")
+    assert any(name.startswith("fleet/") for name in fresh) and "kustomization.yaml" in fresh
     assert fresh == committed, "dist/ holds other files than synth writes: run `make synth` and commit"
     for name in fresh:
         assert (synthesized / name).read_bytes() == (ROOT / "dist" / name).read_bytes(), f"dist/{name} is stale"
 
 
 def test_synth_is_deterministic(tmp_path: Path, synthesized: Path) -> None:
-    build_app(outdir=str(tmp_path)).synth()
-    for path in synthesized.iterdir():
-        assert (tmp_path / path.name).read_bytes() == path.read_bytes()
+    synth_all(str(tmp_path))
+    assert _files(tmp_path) == _files(synthesized)
+    for name in _files(synthesized):
+        assert (tmp_path / name).read_bytes() == (synthesized / name).read_bytes(), name
 
 
 def _dist_objects() -> list[tuple[str, dict[str, Any]]]:
     out = []
-    for path in sorted((ROOT / "dist").glob("*.yaml")):
+    for path in sorted((ROOT / "dist").rglob("*.k8s.yaml")):  # the apps and the fleet's folders (not the kustomizations)
         for doc in yaml.safe_load_all(path.read_text()):
             if doc:
-                out.append((f"{path.name}:{doc['kind']}/{doc['metadata']['name']}", doc))
+                out.append((f"{path.relative_to(ROOT / 'dist')}:{doc['kind']}/{doc['metadata']['name']}", doc))
     return out
 
 
 DIST = _dist_objects()
+
+
+def test_the_checks_cover_the_fleet() -> None:
+    assert any(name.startswith("fleet/") for name, _ in DIST)
 
 
 @pytest.mark.parametrize("version", K8S_VERSIONS)
