@@ -80,7 +80,8 @@ def test_kuberay_runs_our_leader_and_worker_scripts(new_chart: Callable[..., cdk
     objs = synth(new_chart, props())
     rc = one(objs, "RayCluster")
     assert rc["apiVersion"] == "ray.io/v1"
-    assert rc["metadata"]["annotations"] == {"ray.io/overwrite-container-cmd": "true"}
+    assert rc["metadata"]["annotations"]["ray.io/overwrite-container-cmd"] == "true"
+    assert set(rc["metadata"]["annotations"]) == {"ray.io/overwrite-container-cmd", "vllm-constructs.io/capacity"}
     head, worker = templates(rc)
     vllm = head["spec"]["containers"][0]
     assert vllm["command"] == ["/bin/bash", "-c", leader_script(), "ray-leader"]
