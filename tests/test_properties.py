@@ -12,17 +12,13 @@ from typing import Any
 import cdk8s
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from tests.conftest import by_kind, chart_objects
 from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, k8s_errors
+from tests.strategies import valid_props
 from vllm_constructs import (
-    Accelerator,
-    DownloadMode,
-    Dtype,
     EngineArgs,
-    GpuProductAffinity,
     HealthChecks,
     Image,
     ModelCache,
@@ -33,109 +29,12 @@ from vllm_constructs import (
     RolloutStrategy,
     SecretKeyRef,
     ServerNetworkPolicy,
-    ServiceType,
-    SharedMemory,
     VllmServer,
     VllmServerProps,
 )
-from vllm_constructs.core.model import HuggingFaceModel
-from vllm_constructs.core.validation import looks_like_secret, names_a_secret
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "1000"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-
-names = st.from_regex(r"[a-z][a-z0-9]{0,10}(-[a-z0-9]{1,8}){0,2}", fullmatch=True).filter(lambda n: n != "vllm")
-label_values = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9_.-]{0,20}[A-Za-z0-9])?", fullmatch=True).filter(lambda v: not looks_like_secret(v))
-revisions = st.one_of(st.from_regex(r"[0-9a-f]{40}", fullmatch=True), st.sampled_from(["main", "v1.0"]))
-
-
-@st.composite
-def sources(draw: st.DrawFn) -> ModelSource:
-    kind = draw(st.sampled_from(["hf", "s3", "chart_s3", "pvc", "image"]))
-    if kind == "hf":
-        token = draw(st.none() | st.builds(SecretKeyRef, names, st.just("token")))
-        return ModelSource.huggingface(
-            draw(st.sampled_from(["org/model", "meta-llama/Llama-3.1-8B-Instruct"])), revision=draw(revisions), token=token
-        )
-    if kind == "s3":
-        return ModelSource.s3(
-            draw(st.sampled_from(["models/opt", "a/b/c"])), bucket="bucket-1", endpoint=draw(st.none() | st.just("http://minio:9000"))
-        )
-    if kind == "chart_s3":
-        return ModelSource.chart_s3("demo-secrets", "opt-125m/")
-    if kind == "pvc":
-        return ModelSource.pvc(draw(names), path=draw(st.sampled_from(["", "llama"])))
-    return ModelSource.image("/opt/model")
-
-
-@st.composite
-def valid_props(draw: st.DrawFn) -> VllmServerProps:
-    accelerators = draw(st.sampled_from([0, 1, 2, 4, 8]))
-    pp = draw(st.sampled_from([p for p in (1, 2) if (accelerators == 0 and p == 1) or (accelerators and accelerators % p == 0)]))
-    tp = max(accelerators // pp, 1)
-    mem_gi = draw(st.integers(min_value=4, max_value=512))
-    replicas = draw(st.integers(min_value=0, max_value=4))
-    source = draw(sources())
-    # vLLM downloads at start only from the Hugging Face hub; pvc and image sources download nothing (and take no cache)
-    modes = [m for m in DownloadMode if m is not DownloadMode.SERVER or isinstance(source, HuggingFaceModel)]
-    mode = draw(st.sampled_from(modes))
-    if mode is DownloadMode.JOB:
-        cache = ModelCache.pvc(f"{draw(st.integers(1, 900))}Gi", access_mode="ReadWriteMany" if replicas > 1 else None)
-        rollout = draw(st.sampled_from([RolloutStrategy.rolling(), RolloutStrategy.recreate()]))
-        if replicas > 1:
-            rollout = draw(st.sampled_from([rollout, RolloutStrategy.rolling(max_surge=1, max_unavailable=0)]))
-    else:
-        cache = draw(st.sampled_from([ModelCache.empty_dir("20Gi"), ModelCache.ephemeral("50Gi", storage_class="local-nvme")]))
-        rollout = draw(st.sampled_from([RolloutStrategy.rolling(), RolloutStrategy.rolling(max_surge="25%", max_unavailable=0)]))
-    startup = draw(st.integers(min_value=60, max_value=7200))
-    shm = draw(st.sampled_from([None, SharedMemory.of("1Gi")]))
-    return VllmServerProps(
-        name=draw(names),
-        model=source,
-        resources=Resources(cpu=str(draw(st.integers(1, 64))), memory=f"{mem_gi}Gi", accelerators=accelerators),
-        engine=EngineArgs(
-            tensor_parallel_size=tp,
-            pipeline_parallel_size=pp,
-            max_model_len=draw(st.none() | st.integers(128, 131072)),
-            gpu_memory_utilization=draw(st.none() | st.floats(min_value=0.05, max_value=1.0)),
-            dtype=draw(st.none() | st.sampled_from(["auto", "bfloat16", "half", Dtype.FLOAT16])),
-            extra_args=draw(st.sampled_from([(), ("--enable-chunked-prefill",), ("--max-num-seqs", "64")])),
-        ),
-        accelerator=draw(st.sampled_from([Accelerator.nvidia(), Accelerator.amd(), Accelerator.intel_gaudi()])),
-        replicas=replicas,
-        rollout=rollout,
-        health=HealthChecks(startup_timeout_seconds=startup),
-        port=draw(st.integers(1024, 65000)),
-        service_port=draw(st.sampled_from([80, 8000, 8080])),
-        service_type=draw(st.sampled_from(list(ServiceType))),
-        cache=cache if source.downloads else None,
-        download=ModelDownload(mode=mode),
-        api_key=draw(st.none() | st.just(SecretKeyRef("api", "key"))),
-        env_config=draw(
-            st.none()
-            | st.dictionaries(
-                st.from_regex(r"[A-Z][A-Z_]{0,10}", fullmatch=True).filter(
-                    lambda k: not k.startswith(("HF_", "HOME", "USER", "VLLM_", "XDG", "DO_", "TRANS")) and not names_a_secret(k)
-                ),
-                st.one_of(st.integers(), st.booleans(), label_values),
-                max_size=3,
-            )
-        ),
-        pdb_max_unavailable=draw(st.sampled_from([None, 1, "50%"])),
-        network_policy=draw(
-            st.none()
-            | st.just(
-                ServerNetworkPolicy(
-                    from_namespaces={"kubernetes.io/metadata.name": "gw"}, restrict_egress=True, egress_cidrs=("10.0.0.0/8",)
-                )
-            )
-        ),
-        pod=PodOptions(
-            gpu_products=GpuProductAffinity.require("NVIDIA-L4") if accelerators and draw(st.booleans()) else None,
-            shared_memory=shm if mem_gi > 4 else None,
-            labels=draw(st.dictionaries(st.sampled_from(["team", "env", "example.com/cost"]), label_values, max_size=2)),
-        ),
-    )
 
 
 def _synth(props: VllmServerProps, namespace: str = "ns") -> list[dict[str, Any]]:

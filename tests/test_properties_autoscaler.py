@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from tests.conftest import by_kind, chart_objects
 from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
-from tests.test_properties import valid_props
+from tests.strategies import valid_props
 from vllm_constructs import (
     Autoscaler,
     AutoscalerProps,

@@ -14,29 +14,26 @@ from typing import Any
 import cdk8s
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from tests.conftest import by_kind, chart_objects
 from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
-from tests.test_properties import SECRETISH, label_values, names
+from tests.strategies import ray_props
+from tests.test_properties import SECRETISH
 from vllm_constructs import (
     Accelerator,
     EngineArgs,
-    HealthChecks,
     LwsRollout,
     LwsStartupPolicy,
     ModelCache,
     ModelSource,
     MultiNodeBackend,
-    NcclDebug,
     NcclSettings,
     PodOptions,
     RayCluster,
     RayClusterProps,
     Rdma,
     Resources,
-    SecretKeyRef,
     SharedMemory,
 )
 from vllm_constructs.lint import Severity, lint
@@ -46,80 +43,6 @@ EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "200"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 ACCELERATORS = (Accelerator.nvidia(), Accelerator.amd(), Accelerator.intel_gaudi())
 SECRET_WORDS = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|CREDENTIAL")
-
-# names short enough for every suffix the construct adds
-ray_names = names.filter(lambda n: len(n) <= 40 and not n.startswith("vllm"))
-
-
-@st.composite
-def ray_sources(draw: st.DrawFn) -> ModelSource:
-    kind = draw(st.sampled_from(["hf", "pvc", "image"]))
-    if kind == "hf":
-        return ModelSource.huggingface(
-            draw(st.sampled_from(["meta-llama/Llama-3.1-405B-Instruct", "org/model"])),
-            revision=draw(st.one_of(st.from_regex(r"[0-9a-f]{40}", fullmatch=True), st.just("main"))),
-            token=draw(st.none() | st.builds(SecretKeyRef, names, st.just("token"))),
-            include=draw(st.sampled_from([(), ("*.json", "*.safetensors")])),
-        )
-    if kind == "pvc":
-        return ModelSource.pvc(draw(names), path=draw(st.sampled_from(["", "llama"])))
-    return ModelSource.image("/models/llama")
-
-
-@st.composite
-def ray_props(draw: st.DrawFn) -> RayClusterProps:
-    backend = draw(st.sampled_from(list(MultiNodeBackend)))
-    nodes = draw(st.integers(2, 4))
-    per_node = draw(st.sampled_from([1, 2, 4, 8]))
-    pp = draw(st.sampled_from([nodes, 1]))
-    tp = nodes * per_node // pp
-    port = draw(st.integers(1024, 9000))
-    ray_port = draw(st.integers(9001, 65000))
-    mem_gi = draw(st.integers(16, 1024))
-    cache = draw(
-        st.sampled_from(
-            [
-                None,
-                ModelCache.pvc("2000Gi", access_mode="ReadWriteMany", storage_class="shared-rwx"),
-                ModelCache.existing_claim("weights"),
-            ]
-        )
-    )
-    model = draw(ray_sources())
-    return RayClusterProps(
-        name=draw(ray_names),
-        backend=backend,
-        model=model,
-        engine=EngineArgs(
-            tensor_parallel_size=tp,
-            pipeline_parallel_size=pp,
-            max_model_len=draw(st.none() | st.integers(1024, 131072)),
-            extra_args=draw(st.sampled_from([(), ("--enable-chunked-prefill",)])),
-        ),
-        nodes=nodes,
-        accelerators_per_node=per_node,
-        resources=Resources(cpu=str(draw(st.integers(4, 128))), memory=f"{mem_gi}Gi"),
-        accelerator=draw(st.sampled_from(ACCELERATORS)),
-        rdma=draw(st.none() | st.just(Rdma(resource="rdma/ib", count=draw(st.integers(1, 4)), hca="mlx5"))),
-        nccl=NcclSettings(
-            socket_ifname=draw(st.sampled_from([None, "eth0", "^lo,docker"])),
-            debug=draw(st.none() | st.sampled_from(list(NcclDebug))),
-        ),
-        cluster_timeout_seconds=draw(st.integers(30, 3600)),
-        ray_port=ray_port,
-        port=port,
-        service_port=draw(st.sampled_from([80, 8000])),
-        health=HealthChecks(startup_timeout_seconds=draw(st.integers(60, 7200))),
-        replicas=1 if backend is MultiNodeBackend.KUBERAY else draw(st.integers(0, 3)),
-        cache=cache if model.downloads else None,  # pvc and image sources download nothing into a cache
-        hf_token=draw(st.none() | st.just(SecretKeyRef("hf-token", "token"))) if model.accepts_token else None,
-        api_key=draw(st.none() | st.just(SecretKeyRef("api", "key"))),
-        env=draw(st.dictionaries(st.sampled_from(["TEAM", "LOG_LEVEL", "OMP_NUM_THREADS"]), label_values, max_size=2)),
-        pod=PodOptions(
-            shared_memory=draw(st.sampled_from([None, SharedMemory.of("8Gi")])),
-            labels=draw(st.dictionaries(st.sampled_from(["team", "example.com/cost"]), label_values, max_size=2)),
-        ),
-    )
 
 
 def _templates(obj: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -216,7 +139,8 @@ INVALID: list[Case] = [
     ("NcclSettings", "socket_ifname", lambda p: dataclasses.replace(p, nccl=NcclSettings(socket_ifname="eth0; rm -rf /"))),
     # refused in context, when the construct is created
     ("construct", "resources.accelerators", lambda p: dataclasses.replace(p, resources=Resources(cpu="4", memory="16Gi", accelerators=3))),
-    ("construct", "engine.tensor_parallel_size", change(engine=EngineArgs(tensor_parallel_size=3))),
+    # no generated layout has 5 accelerators
+    ("construct", "engine.tensor_parallel_size", change(engine=EngineArgs(tensor_parallel_size=5))),
     ("construct", "engine.extra_args", lambda p: dataclasses.replace(p, engine=dataclasses.replace(p.engine, extra_args=("--nnodes=2",)))),
     ("construct", "ray_port", lambda p: dataclasses.replace(p, ray_port=p.port)),
     ("construct", "replicas", change(backend=MultiNodeBackend.KUBERAY, replicas=2)),
