@@ -120,7 +120,7 @@ def test_fails_when_a_leaderworkerset_gets_a_second_autoscaler(new_chart: MakeCh
     keda = Scaling.keda("http://prometheus.monitoring:9090")
     error = refused(chart, lambda: Autoscaler(chart, "again", AutoscalerProps(target=rc, scaling=keda, max_replicas=4)))
     assert str(error) == (
-        "test/again: target='big' is already scaled by test/scale; two autoscalers would fight over its replicas. "
-        "Allowed: one autoscaler per workload. Fix: combine the metrics into one Autoscaler."
+        "test/again: target='big' already has an autoscaler (test/scale). Allowed: one autoscaler per workload. "
+        "Fix: combine the metrics into one Autoscaler: two would fight over its replicas."
     )
     assert by_kind(chart_objects(chart), "ScaledObject") == []
