@@ -100,14 +100,20 @@ def custom_resource_pods(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
+def dist_manifests(dist: Path = ROOT / "dist") -> list[Path]:
+    """Every manifest file synth writes: the apps' dist/*.k8s.yaml and the fleet's dist/fleet/<env>/<cluster>/*.k8s.yaml
+    (not the kustomization.yaml files, which Kubernetes never receives)."""
+    return sorted(dist.rglob("*.k8s.yaml"))
+
+
 def prepare_dist(target: Path, dist: Path = ROOT / "dist") -> list[str]:
-    """Copy every dist/*.yaml into target, plus one file of Pods made from custom resources' pod templates.
-    Returns the names of the custom resources whose templates were added."""
+    """Copy every manifest of dist/ into target (a fleet file as fleet-<env>-<cluster>-<file>), plus one file of Pods
+    made from custom resources' pod templates. Returns the names of the custom resources whose templates were added."""
     target.mkdir(parents=True, exist_ok=True)
     extra: list[dict[str, Any]] = []
     names: list[str] = []
-    for path in sorted(dist.glob("*.yaml")):
-        shutil.copy(path, target / path.name)
+    for path in dist_manifests(dist):
+        shutil.copy(path, target / "-".join(path.relative_to(dist).parts))
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and (pods := custom_resource_pods(doc)):
                 extra.extend(pods)

@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from tests.conftest import IN_CI, ROOT
-from tests.policy_scan import Skip, checkov_bin, custom_resource_pods, load_skips, prepare_dist, run_checkov, split_findings
+from tests.conftest import IN_CI
+from tests.policy_scan import (
+    Skip,
+    checkov_bin,
+    custom_resource_pods,
+    dist_manifests,
+    load_skips,
+    prepare_dist,
+    run_checkov,
+    split_findings,
+)
 
 SKIPS = load_skips()
 
@@ -43,7 +52,9 @@ def test_every_skip_row_is_still_needed(scan) -> None:  # type: ignore[no-untype
 def test_the_scan_covers_every_workload_and_custom_resource_pod_template(scan) -> None:  # type: ignore[no-untyped-def]
     # A Deployment, Job or pod template that checkov silently ignored would make the zero-failure assertion vacuous.
     expected = set()
-    for path in sorted((ROOT / "dist").glob("*.yaml")):
+    paths = dist_manifests()
+    assert any("fleet" in path.parts for path in paths), "the fleet's folders are scanned too"
+    for path in paths:
         for doc in yaml.safe_load_all(path.read_text()):
             if doc and doc["kind"] in ("Deployment", "Job"):
                 expected.add(f"{doc['kind']}.{doc['metadata']['namespace']}.{doc['metadata']['name']}")
