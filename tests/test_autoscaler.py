@@ -29,8 +29,8 @@ from vllm_constructs import (
     VllmServer,
     VllmServerProps,
 )
+from vllm_constructs.chart import load_values, plan_release
 from vllm_constructs.core.promql import adapter_metric_name
-from vllm_constructs.helm import scaling_from_chart_values
 
 PROM = "http://prometheus-operated.monitoring:9090"
 REV = "0123456789abcdef0123456789abcdef01234567"
@@ -94,6 +94,14 @@ def test_unscaled_server_keeps_its_replicas(new_chart: NewChart) -> None:
     assert deployment(chart_objects(chart))["spec"]["replicas"] == 1
 
 
+def _chart_hpas(tmp_path: Path, autoscaling: dict[str, Any]) -> list[dict[str, Any]]:
+    """The HorizontalPodAutoscalers of an upstream-chart release with these ``autoscaling`` values (vllm_constructs.chart)."""
+    values = tmp_path / "values.yaml"
+    values.write_text(yaml.safe_dump({"autoscaling": autoscaling}))
+    plan = plan_release("demo", "test", load_values([values]))
+    return [o.manifest("test") for o in plan.objects if o.kind == "HorizontalPodAutoscaler"]
+
+
 @pytest.mark.parametrize(
     ("values", "expected"),
     [
@@ -125,19 +133,16 @@ def test_unscaled_server_keeps_its_replicas(new_chart: NewChart) -> None:
         ({"enabled": True, "minReplicas": 1, "maxReplicas": 3, "targetCPUUtilizationPercentage": 0}, (1, 3, [("cpu", 80)])),
     ],
 )
-def test_chart_autoscaling_values_map_to_the_cpu_memory_path(new_chart: NewChart, values: dict[str, Any], expected: Any) -> None:
-    mapped = scaling_from_chart_values(values)
-    assert mapped is not None
-    scaling, low, high = mapped
-    chart = new_chart()
-    scaler(chart, server(chart), scaling, min_replicas=low, max_replicas=high)
-    spec = one(chart_objects(chart), "HorizontalPodAutoscaler")["spec"]
+def test_chart_autoscaling_values_map_to_the_cpu_memory_path(tmp_path: Path, values: dict[str, Any], expected: Any) -> None:
+    (hpa,) = _chart_hpas(tmp_path, values)
+    spec = hpa["spec"]
     got = [(m["resource"]["name"], m["resource"]["target"]["averageUtilization"]) for m in spec["metrics"]]
     assert (spec["minReplicas"], spec["maxReplicas"], got) == expected
+    assert spec["scaleTargetRef"]["kind"] == "Deployment"
 
 
-def test_chart_autoscaling_disabled_maps_to_no_autoscaler() -> None:
-    assert scaling_from_chart_values({"enabled": False, "minReplicas": 1, "maxReplicas": 100}) is None
+def test_chart_autoscaling_disabled_maps_to_no_autoscaler(tmp_path: Path) -> None:
+    assert _chart_hpas(tmp_path, {"enabled": False, "minReplicas": 1, "maxReplicas": 100}) == []
 
 
 # --- behavior ---
