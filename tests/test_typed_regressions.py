@@ -76,7 +76,7 @@ def test_two_servers_with_one_construct_id() -> None:
 
 def test_keda_target_infinity_is_refused() -> None:
     message = refused(lambda: Scaling.keda("http://prom:9090", {"vllm:num_requests_waiting": math.inf}))
-    assert message.startswith("KedaScaling: targets[0][1]=inf is not a finite number")
+    assert message.startswith("KedaScaling: targets['vllm:num_requests_waiting']=inf is not a positive number")
 
 
 def test_model_given_as_a_string() -> None:
