@@ -18,9 +18,11 @@ from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, k8s_errors
 from tests.strategies import valid_props
 from vllm_constructs import (
+    ConfigError,
     EngineArgs,
     HealthChecks,
     Image,
+    KedaAuthentication,
     ModelCache,
     ModelDownload,
     ModelSource,
@@ -31,6 +33,8 @@ from vllm_constructs import (
     ServerNetworkPolicy,
     VllmServer,
     VllmServerProps,
+    Volume,
+    WorkloadLabels,
 )
 
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "1000"))
@@ -178,3 +182,29 @@ def test_invalid_configurations_raise_config_error_naming_the_field(props: VllmS
     assert error.path == path
     assert str(error).startswith(f"{path}: {field}=")
     assert "\n" not in str(error) or str(error).count("\n") == len(error.problems) - 1
+
+
+# Value classes whose annotations name something defined later in their module: pydantic completes them on first use
+# (and then installs its own __init__). Each must refuse with ConfigError on every construction, not only the first.
+_IMAGE_MODEL = ModelSource.image("/opt/model")
+DEFERRED: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+    (
+        "VllmServerProps",
+        lambda: VllmServerProps(name="ok", model=_IMAGE_MODEL, resources=Resources(cpu="1", memory="1Gi")),
+        lambda: VllmServerProps(name="Bad_Name", model=_IMAGE_MODEL, resources=Resources(cpu="1", memory="1Gi")),
+    ),
+    ("KedaAuthentication", lambda: KedaAuthentication(name="auth"), lambda: KedaAuthentication(name="auth\n")),
+    ("WorkloadLabels", lambda: WorkloadLabels(instance="llama"), lambda: WorkloadLabels(instance="llama\n")),
+    ("Volume", lambda: Volume(name="data", mount_path="/data"), lambda: Volume(name="data", mount_path="data")),
+]
+
+
+@pytest.mark.parametrize(("name", "good", "bad"), DEFERRED, ids=[d[0] for d in DEFERRED])
+def test_a_value_class_refuses_with_config_error_on_every_construction(
+    name: str, good: Callable[[], object], bad: Callable[[], object]
+) -> None:
+    for _ in range(3):
+        good()
+        with pytest.raises(ConfigError) as info:
+            bad()
+        assert info.value.path == name
