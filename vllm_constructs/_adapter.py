@@ -185,7 +185,8 @@ def claim(
                 path=path,
                 field=f"{obj.kind}/{obj.name}",
                 value=obj.name,
-                problem=f"is emitted by {owner} already in namespace {key[2]!r}; Kubernetes keeps one object per kind, namespace and name",
+                problem=f"is emitted by {owner} already in namespace {key[2]!r}, and Kubernetes keeps one object per kind, "
+                "namespace and name",
                 allowed="unique names per kind and namespace across the whole app",
                 fix="give one of them another name (a different server name, or ServerNames for explicit names)",
             )

@@ -17,8 +17,8 @@ from ..errors import ConfigError
 from . import objects
 from .capacity.server_plan import with_capacity
 from .gitops import annotate
-from .logs import plan_json_logs
-from .lora import plan_lora
+from .logs import LogsPlan, plan_json_logs
+from .lora import LoraPlan, plan_lora
 from .model import MODEL_MOUNT
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
@@ -265,13 +265,8 @@ def _pdb(
     return objects.disruption_budget("Disruption", names.pdb, labels, selector=selector, max_unavailable=props.pdb_max_unavailable)
 
 
-def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan:
-    """Check every prop in context and compute every object. Pure: raises ConfigError, creates nothing."""
-    check = Checker(path)
-    names = _names(check, props)
-    check_shared(check, props)
-    _check_layout(check, props)
-    labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
+def _deliver(check: Checker, props: VllmServerProps, names: ServerNames, labels: WorkloadLabels) -> tuple[Delivery, LoraPlan]:
+    """The weights (and LoRA adapters) every pod needs, and the objects that put them there."""
     readers = Readers(replicas=props.replicas, surges=props.rollout.surges, max_surge=getattr(props.rollout, "max_surge", 0))
     delivery = plan_delivery(
         check,
@@ -283,21 +278,31 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         default_size="100Gi",
     )
     lora = plan_lora(check, props, labels, readers)
-    delivery = lora.extend(delivery)
-    env = _server_env(check, props, delivery)
-    obj_labels = labels.labels(props.pod.labels)
-    logs = plan_json_logs(check, props, obj_labels)
-    logs.add_env(check, env, props.env)
-    config, annotations = _env_config(check, props, env, names, obj_labels)
-    served = props.engine.served_model_name or props.model.default_served_name
+    return lora.extend(delivery), lora
+
+
+@dataclass(frozen=True, slots=True)
+class _Pod:
+    """What the serving pod is built from, once delivery, env, config and logs are planned."""
+
+    delivery: Delivery
+    lora: LoraPlan
+    logs: LogsPlan
+    env: dict[str, EnvValue]
+    env_from: tuple[EnvFrom, ...]
+    annotations: dict[str, str]
+    served: str
+
+
+def _template(check: Checker, props: VllmServerProps, labels: WorkloadLabels, pod: _Pod) -> JsonObject:
+    """The serving pod's template: vLLM with its args, env, mounts and probes, under the pod options."""
     args = [
-        *props.engine.to_args(model_path=delivery.model_path, served_name=served, port=props.port),
-        *revision_args(props.model, delivery),
-        *logs.args,
-        *lora.args,
+        *props.engine.to_args(model_path=pod.delivery.model_path, served_name=pod.served, port=props.port),
+        *revision_args(props.model, pod.delivery),
+        *pod.logs.args,
+        *pod.lora.args,
     ]
-    env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
-    mounted = (*delivery.volumes, *logs.volumes)
+    mounted = (*pod.delivery.volumes, *pod.logs.volumes)
     main = MainContainer(
         name="vllm",
         image=props.image,
@@ -305,39 +310,60 @@ def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan
         accelerator=props.accelerator,
         command=("vllm", "serve"),
         args=tuple(args),
-        env=env,
-        env_from=env_from,
+        env=pod.env,
+        env_from=pod.env_from,
         port=ContainerPort("http", props.port),
         extra_ports=props.extra_ports,
         health=props.health,
         volumes=(*home_volumes(check, props.env, mounted), *mounted),
     )
-    annotations |= logs.pod_annotations
-    inputs = PodInputs(main, props.pod, labels, props.engine.world_size > 1, delivery.init_containers, delivery.extra_volumes, annotations)
-    template = pod_template(check, inputs)
+    parallel = props.engine.world_size > 1
+    delivery = pod.delivery
+    return pod_template(
+        check, PodInputs(main, props.pod, labels, parallel, delivery.init_containers, delivery.extra_volumes, pod.annotations)
+    )
+
+
+def _workload(check: Checker, props: VllmServerProps, names: ServerNames, labels: WorkloadLabels, template: JsonObject) -> list[KubeObject]:
+    """Deployment, Service, PDB and NetworkPolicy around the pod template."""
+    obj_labels = labels.labels(props.pod.labels)
     deadline = progress_deadline(check, props.progress_deadline_seconds, props.health)
     spec = deployment_spec(replicas=props.replicas, deadline=deadline, selector=labels.selector, rollout=props.rollout, template=template)
     deployment = KubeObject("Resource", "apps/v1", "Deployment", names.deployment, obj_labels, {"spec": spec}, dict(props.pod.annotations))
+    service_type = str(props.service_type)
     service = objects.service(
-        "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=str(props.service_type)
+        "Service", names.service, obj_labels, selector=labels.selector, port=props.service_port, service_type=service_type
     )
-    planned = [
-        o
-        for o in (config, logs.config_map, *delivery.objects, deployment, service, _pdb(check, props, names, obj_labels, labels.selector))
-        if o is not None
-    ]
+    planned = [o for o in (deployment, service, _pdb(check, props, names, obj_labels, labels.selector)) if o is not None]
     if props.network_policy is not None:
         np_spec = network_policy_spec(props.network_policy, {"matchLabels": dict(labels.selector)}, props.port)
         planned.append(objects.network_policy("NetworkPolicy", names.network_policy, obj_labels, np_spec))
+    return planned
+
+
+def plan_server(path: str, namespace: str, props: VllmServerProps) -> ServerPlan:
+    """Check every prop in context and compute every object. Pure: raises ConfigError, creates nothing."""
+    check = Checker(path)
+    names = _names(check, props)
+    check_shared(check, props)
+    _check_layout(check, props)
+    labels = WorkloadLabels(instance=props.name, part_of=props.part_of, version=props.image.version_label)
+    delivery, lora = _deliver(check, props, names, labels)
+    env = _server_env(check, props, delivery)
+    obj_labels = labels.labels(props.pod.labels)
+    logs = plan_json_logs(check, props, obj_labels)
+    logs.add_env(check, env, props.env)
+    config, annotations = _env_config(check, props, env, names, obj_labels)
+    served = props.engine.served_model_name or props.model.default_served_name
+    env_from: tuple[EnvFrom, ...] = ((EnvFrom.config_map(names.config_map),) if config else ()) + props.env_from
+    pod = _Pod(delivery, lora, logs, env, env_from, annotations | logs.pod_annotations, served)
+    template = _template(check, props, labels, pod)
+    supporting = [o for o in (config, logs.config_map, *delivery.objects) if o is not None]
+    planned = [*supporting, *_workload(check, props, names, labels, template)]
     facts = lora.add_facts(_facts(props, namespace, names, labels, template, served, delivery))
     planned = with_capacity(check, facts, planned, "Resource")  # refuses what vLLM cannot start; annotates the plan
-    return ServerPlan(
-        annotate(_ordered(planned), props.gitops),
-        facts,
-        names,
-        delivery.model_path,
-        str(delivery.access_mode) if delivery.access_mode else None,
-    )
+    access = str(delivery.access_mode) if delivery.access_mode else None
+    return ServerPlan(annotate(_ordered(planned), props.gitops), facts, names, delivery.model_path, access)
 
 
 _ORDER = {"Env": 0, "Logging": 0, "ModelCache": 1, "ModelDownload": 2, "Resource": 3, "Service": 4, "Disruption": 5, "NetworkPolicy": 6}
