@@ -48,7 +48,9 @@ def build(
     commit = claim(scope, path, namespace, objects(planned), sel, exclusive(planned) if exclusive else None)
     create(construct, scope, construct_id, path)
     adopt(construct, scope, construct_id, path, namespace)
-    emitted = emit_all(construct, objects(planned))
+    planned_objects = objects(planned)
+    emitted = emit_all(construct, planned_objects)
+    construct._vc_planned = planned_objects  # type: ignore[attr-defined]  # the plan's own list: later patches stay in it
     commit()
     watch_app(construct)
     return planned, emitted

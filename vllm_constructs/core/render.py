@@ -25,7 +25,11 @@ class _Dumper(yaml.SafeDumper):
 
     def choose_scalar_style(self) -> str:
         style: str = super().choose_scalar_style()
-        return '"' if style == "'" else style
+        if style != "'":
+            return style
+        value = str(getattr(self.event, "value", ""))
+        # like cdk8s's writer: double quotes, unless the text holds double quotes and no single ones
+        return "'" if '"' in value and "'" not in value else '"'
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
