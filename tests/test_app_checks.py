@@ -29,10 +29,12 @@ def test_a_hand_added_object_colliding_with_a_server_is_refused_before_writing(t
 
 
 def test_plain_app_synth_refuses_the_same_collision(tmp_path: Path) -> None:
-    app, chart, _ = _app(tmp_path)
+    app, _, _ = _app(tmp_path)
     other = cdk8s.Chart(app, "u")  # no namespace: the objects land in 'default'
     cdk8s.ApiObject(other, "a", api_version="v1", kind="ConfigMap", metadata=cdk8s.ApiObjectMetadata(name="x"))
-    cdk8s.ApiObject(cdk8s.Chart(app, "v", namespace="default"), "b", api_version="v1", kind="ConfigMap", metadata=cdk8s.ApiObjectMetadata(name="x"))
+    cdk8s.ApiObject(
+        cdk8s.Chart(app, "v", namespace="default"), "b", api_version="v1", kind="ConfigMap", metadata=cdk8s.ApiObjectMetadata(name="x")
+    )
     with pytest.raises(RuntimeError) as info:
         app.synth()
     assert "v/b: ConfigMap/x='x' is also emitted by u/a in namespace 'default'" in str(info.value)
@@ -45,7 +47,9 @@ def test_an_escape_hatch_patch_that_cannot_apply_names_its_object(tmp_path: Path
     with pytest.raises(ConfigError) as info:
         synth(app)
     message = str(info.value)
-    assert message.startswith("t/s/Resource: (construct)='RuntimeError' was refused by cdk8s: Failed serializing construct at path 't/s/Resource'")
+    assert message.startswith(
+        "t/s/Resource: (construct)='RuntimeError' was refused by cdk8s: Failed serializing construct at path 't/s/Resource'"
+    )
     assert "    at " not in message
 
 

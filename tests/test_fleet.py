@@ -26,8 +26,8 @@ def _render(fleet: FleetProps, env: str, cluster: str) -> Objects:
     for folder, app in build_fleet(fleet, "unused"):
         if folder.parts[-2:] == (env, cluster):
             out: Objects = {}
-            for doc in app.charts[0].to_json():
-                doc = dict(doc)
+            for raw in app.charts[0].to_json():
+                doc = dict(raw)
                 meta = dict(doc["metadata"])
                 meta.pop("namespace", None)
                 meta["labels"] = {k: v for k, v in meta.get("labels", {}).items() if k not in (ENVIRONMENT_LABEL, CLUSTER_LABEL)}

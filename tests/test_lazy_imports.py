@@ -43,7 +43,9 @@ def test_every_public_name_is_the_object_its_module_defines() -> None:
     __all__ resolves."""
     tree = ast.parse(Path(vllm_constructs.__file__).read_text())
     block = next(node for node in tree.body if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
-    imported = {alias.name: (node.module or "").lstrip(".") for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names}
+    imported = {
+        alias.name: (node.module or "").lstrip(".") for node in block.body if isinstance(node, ast.ImportFrom) for alias in node.names
+    }
     assert imported == {name: module for name, module in vllm_constructs._PUBLIC.items()}
     for name, module_name in imported.items():
         assert getattr(vllm_constructs, name) is getattr(importlib.import_module(f"vllm_constructs.{module_name}"), name), name

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -362,20 +362,27 @@ def test_a_worker_stops_what_a_failed_ray_start_left_before_it_retries(cluster: 
     assert "ray start exited with status 1; retrying" in worker.output()
 
 
-@pytest.mark.parametrize("script", ["ray-leader.sh", "ray-worker.sh"])
-def test_a_stop_bound_that_is_not_a_whole_number_of_seconds_is_refused(cluster: Cluster, script: str) -> None:
+@pytest.mark.parametrize("script", [leader_script, worker_script], ids=["leader", "worker"])
+def test_a_stop_bound_that_is_not_a_whole_number_of_seconds_is_refused(cluster: Cluster, script: Callable[[], str]) -> None:
     env = cluster.env("127.0.0.17", 6391, RAY_EXPECTED_NODES="2", RAY_HEAD_ADDRESS="127.0.0.18", RAY_STOP_TIMEOUT_SECONDS="30s")
-    node = cluster.start("node", (SCRIPTS / script).read_text(), ["vllm", *SERVE_ARGS], env)
+    node = cluster.start("node", script(), ["vllm", *SERVE_ARGS], env)
     assert _wait_exit(node, 10) == 2
     assert node.output().strip() == "ERROR: RAY_STOP_TIMEOUT_SECONDS=30s is not a whole number of seconds"
 
 
-def test_the_leader_and_the_worker_share_one_stop_block() -> None:
+def test_the_leader_and_the_worker_render_the_one_shared_stop_block() -> None:
     def block(text: str) -> str:
         return text[text.index("# --- bounded stop of the children") : text.index("# --- end of the bounded stop ---")]
 
-    assert block(leader_script()) == block(worker_script())
-    assert "stop_children" in block(leader_script())
+    shared = (SCRIPTS / "ray-bounded-stop.sh").read_text()
+    for rendered in (leader_script(), worker_script()):
+        assert "vllm-constructs: include" not in rendered  # the include line was replaced
+        assert block(rendered) == block(shared)
+        assert "It expects" not in rendered  # the shared file's own header stays out
+    assert "stop_children" in block(shared)
+    # Each source file holds the block once, by reference: the code exists in one place.
+    for source in ("ray-leader.sh", "ray-worker.sh"):
+        assert "stop_children()" not in (SCRIPTS / source).read_text()
 
 
 def test_a_worker_started_before_its_head_retries_and_joins(cluster: Cluster) -> None:

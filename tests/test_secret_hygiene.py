@@ -236,7 +236,9 @@ _NOT_SECRET_VALUES = {"automount_service_account_token", "image_pull_secrets", "
 def _public_value_classes() -> list[type[Any]]:
     """Every value and props class of the public API, with the kinds of the closed unions (ModelSource -> S3Model, ...)."""
     found: dict[str, type[Any]] = {}
-    stack = [getattr(vllm_constructs, name) for name in vllm_constructs.__all__ if vllm_constructs._PUBLIC.get(name, 'core.').startswith('core.')]
+    stack = [
+        getattr(vllm_constructs, name) for name in vllm_constructs.__all__ if vllm_constructs._PUBLIC.get(name, "core.").startswith("core.")
+    ]
     while stack:
         cls = stack.pop()
         if not isinstance(cls, type):

@@ -91,10 +91,16 @@ def test_model_given_as_a_string() -> None:
     [
         (lambda: ModelSource("hugginface", "org/m", revision="main"), "ModelSource: (kind)='hugginface' cannot be built directly"),
         (lambda: ModelCache(kind="pvc"), "ModelCache: (kind)={'kind': 'pvc'} cannot be built directly"),
-        (lambda: EngineArgs(extra_args="--enable-prefix-caching"), "EngineArgs: extra_args='--enable-prefix-caching' is a str, not a tuple"),
+        (
+            lambda: EngineArgs(extra_args="--enable-prefix-caching"),
+            "EngineArgs: extra_args='--enable-prefix-caching' is a str, not a tuple",
+        ),
         (lambda: SecurityProfile(add_capabilities="IPC_LOCK"), "SecurityProfile: add_capabilities='IPC_LOCK' is a str, not a tuple"),
         (lambda: PodOptions(image_pull_secrets="regcred"), "PodOptions: image_pull_secrets='regcred' is a str, not a tuple"),
-        (lambda: ModelSource.huggingface("org/m", revision="main", include="*.safetensors"), "HuggingFaceModel: include='*.safetensors' is a str"),
+        (
+            lambda: ModelSource.huggingface("org/m", revision="main", include="*.safetensors"),
+            "HuggingFaceModel: include='*.safetensors' is a str",
+        ),
         (lambda: Resources(cpu="1", memory="16Gi\n"), "Resources: memory='16Gi\\n' is not a Kubernetes quantity"),
         (lambda: Resources(cpu="\uff18", memory="1Gi"), "Resources: cpu='\uff18' is not a Kubernetes quantity"),
         (lambda: props(name="srv\n"), "VllmServerProps: name='srv\\n' is not a DNS-1123 label"),
@@ -109,13 +115,25 @@ def test_model_given_as_a_string() -> None:
         (lambda: RolloutStrategy("recreate"), "RolloutStrategy: (kind)='recreate' cannot be built directly"),
         (lambda: Accelerator("memory", "x"), "Accelerator: resource='memory' is not an extended resource name"),
         (lambda: ModelDownload(env={"MODEL_DIR": "/elsewhere"}), "ModelDownload: env={'MODEL_DIR': '/elsewhere'} redefines MODEL_DIR"),
-        (lambda: PodOptions(labels={"app.kubernetes.io/name": "x"}), "PodOptions: labels['app.kubernetes.io/name']='app.kubernetes.io/name' is a label the construct sets"),
+        (
+            lambda: PodOptions(labels={"app.kubernetes.io/name": "x"}),
+            "PodOptions: labels['app.kubernetes.io/name']='app.kubernetes.io/name' is a label the construct sets",
+        ),
         (lambda: props(env={"HF_TOKEN": "hf_" + "a" * 34}), "VllmServerProps: env['HF_TOKEN']=<str, redacted> is a literal secret"),
         (lambda: props(env_config={"HF_TOKEN": "x"}), "VllmServerProps: env_config['HF_TOKEN']=<str, redacted> is a secret"),
         (lambda: EngineArgs(extra_args=("--hf-token=hf_" + "a" * 34,)), "EngineArgs: extra_args=<str, redacted> holds a secret"),
-        (lambda: EngineArgs(extra_args=("--max-model-len 4096",)), "EngineArgs: extra_args='--max-model-len 4096' puts a flag and its value in one string"),
-        (lambda: EngineArgs(enforce_eager=True, extra_args=("--no-enforce-eager",)), "EngineArgs: extra_args='--no-enforce-eager' repeats or contradicts"),
-        (lambda: EngineArgs(extra_args=("--data-parallel-size=2",)), "EngineArgs: extra_args='--data-parallel-size' repeats or contradicts"),
+        (
+            lambda: EngineArgs(extra_args=("--max-model-len 4096",)),
+            "EngineArgs: extra_args='--max-model-len 4096' puts a flag and its value in one string",
+        ),
+        (
+            lambda: EngineArgs(enforce_eager=True, extra_args=("--no-enforce-eager",)),
+            "EngineArgs: extra_args='--no-enforce-eager' repeats or contradicts",
+        ),
+        (
+            lambda: EngineArgs(extra_args=("--data-parallel-size=2",)),
+            "EngineArgs: extra_args='--data-parallel-size' repeats or contradicts",
+        ),
         (lambda: EnvFrom("configMapRef", "x"), "EnvFrom: (kind)='configMapRef' cannot be built directly"),
     ],
 )
@@ -161,7 +179,9 @@ def test_multinode_flags_in_extra_args_are_refused() -> None:
     )
     app = cdk8s.App()
     chart = cdk8s.Chart(app, "t", namespace="t")
-    assert "t/r: engine.extra_args='--nnodes' repeats a flag the construct renders for the multi-node layout" in refused(lambda: RayCluster(chart, "r", p))
+    assert "t/r: engine.extra_args='--nnodes' repeats a flag the construct renders for the multi-node layout" in refused(
+        lambda: RayCluster(chart, "r", p)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ lost before, honoured or refused now
@@ -176,7 +196,9 @@ def test_recreate_and_download_mode_strings_are_honoured() -> None:
 
 def test_hf_token_on_an_s3_model_is_refused() -> None:
     p = props(model=ModelSource.s3("models/m", bucket="bucket-1"), hf_token=SecretKeyRef("hf", "token"))
-    assert "hf_token='hf' is set, but the model source (S3Model) never uses a Hugging Face token" in refused(lambda: plan_server("t/srv", "t", p))
+    assert "hf_token='hf' is set, but the model source (S3Model) never uses a Hugging Face token" in refused(
+        lambda: plan_server("t/srv", "t", p)
+    )
 
 
 # ------------------------------------------------------------------------------------------------ collisions
@@ -189,7 +211,9 @@ def test_two_servers_sharing_explicit_names_are_refused() -> None:
     VllmServer(chart, "one", props(name="one", names=names))
     before = app_state(app)
     other = dataclasses.replace(names, deployment="b", pdb="b", cache_claim="b-c", config_map="b-e", network_policy="b")
-    assert "t/two: Service/shared='shared' is emitted by t/one already" in refused(lambda: VllmServer(chart, "two", props(name="two", names=other)))
+    assert "t/two: Service/shared='shared' is emitted by t/one already" in refused(
+        lambda: VllmServer(chart, "two", props(name="two", names=other))
+    )
     assert app_state(app) == before
 
 
@@ -212,7 +236,9 @@ def test_observability_added_twice_is_refused() -> None:
     server = VllmServer(chart, "s", props())
     Observability(chart, "o1", ObservabilityProps(server=server))
     before = app_state(app)
-    assert "t/o2: server='srv' already has Observability (t/o1)" in refused(lambda: Observability(chart, "o2", ObservabilityProps(server=server)))
+    assert "t/o2: server='srv' already has Observability (t/o1)" in refused(
+        lambda: Observability(chart, "o2", ObservabilityProps(server=server))
+    )
     assert app_state(app) == before
 
 

@@ -530,8 +530,9 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
             lambda: props(download_mode=DownloadMode.INIT_CONTAINER),
             "VllmServerProps: download_mode=<DownloadMode.INIT_CONTAINER: 'init-container'> is not a field of VllmServerProps. "
             "Allowed: name, model, resources, engine, image, accelerator, health, port, service_port, replicas, cache, download, "
-            "hf_token, api_key, env, part_of, pod, network_policy, gitops, json_logs, lora, rollout, progress_deadline_seconds, extra_ports, "
-            "service_type, env_config, env_from, pdb_max_unavailable, names. Fix: it is download=ModelDownload(mode=...) since 0.2.0.",
+            "hf_token, api_key, env, part_of, pod, network_policy, gitops, json_logs, lora, rollout, progress_deadline_seconds, "
+            "extra_ports, service_type, env_config, env_from, pdb_max_unavailable, names. "
+            "Fix: it is download=ModelDownload(mode=...) since 0.2.0.",
         ),
     ],
 )

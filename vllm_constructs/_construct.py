@@ -14,6 +14,7 @@ from ._adapter import Exclusive, adopt, claim, create, emit_all, prepare, watch_
 from .core.objects import KubeObject
 from .core.serving import ServingFacts
 from .core.validation import validate_instance
+from .core.values import ContainerPort
 
 __all__ = ["ServingConstruct", "build"]
 
@@ -62,6 +63,44 @@ class ServingConstruct(Construct):
     ``client.connections.allow_to(server)``), which select exactly the serving pods."""
 
     _facts: ServingFacts
+    _objs: dict[str, cdk8s.ApiObject]
+
+    def _build_serving(self, scope: Any, construct_id: Any, props: Any, props_type: type[Any], plan: Callable[[str, str], P]) -> P:
+        """Plan, claim and emit through :func:`build`; keep the objects by id and the serving facts of the plan."""
+        planned, self._objs = build(
+            self,
+            scope,
+            construct_id,
+            props,
+            props_type,
+            plan,
+            selector=lambda p: p.serving.selector_labels,  # type: ignore[attr-defined]
+        )
+        self._facts = planned.serving  # type: ignore[attr-defined]
+        return planned
+
+    @property
+    def service(self) -> cdk8s.ApiObject:
+        """The Service in front of the serving pods."""
+        return self._objs["Service"]
+
+    @property
+    def cache_claim(self) -> cdk8s.ApiObject | None:
+        """The model cache PersistentVolumeClaim, or None when the model is not downloaded into one."""
+        return self._objs.get("ModelCache")
+
+    @property
+    def model_init_job(self) -> cdk8s.ApiObject | None:
+        """The model download Job, or None when the pods download (or nothing is downloaded)."""
+        return self._objs.get("ModelDownload")
+
+    @property
+    def network_policy(self) -> cdk8s.ApiObject | None:
+        return self._objs.get("NetworkPolicy")
+
+    @property
+    def port(self) -> ContainerPort:
+        return self._facts.port
 
     @property
     def serving(self) -> ServingFacts:

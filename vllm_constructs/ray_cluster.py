@@ -32,7 +32,7 @@ import cdk8s_plus_27 as kplus
 import jsii
 from constructs import Construct
 
-from ._construct import ServingConstruct, build
+from ._construct import ServingConstruct
 from .core.cluster import (
     LWS_INDEX_LABEL,
     LWS_NAME_LABEL,
@@ -48,7 +48,6 @@ from .core.cluster import (
     plan_cluster,
     worker_script,
 )
-from .core.values import ContainerPort
 
 __all__ = [
     "LWS_INDEX_LABEL",
@@ -77,42 +76,13 @@ class RayCluster(ServingConstruct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: RayClusterProps) -> None:
-        plan, objs = build(
-            self,
-            scope,
-            construct_id,
-            props,
-            RayClusterProps,
-            lambda path, ns: plan_cluster(path, ns, props),
-            selector=lambda p: p.serving.selector_labels,
+        self._plan: ClusterPlan = self._build_serving(
+            scope, construct_id, props, RayClusterProps, lambda path, ns: plan_cluster(path, ns, props)
         )
-        self._plan: ClusterPlan = plan
-        self._facts = plan.serving
-        self._objs = objs
 
     @property
     def resource(self) -> cdk8s.ApiObject:
         return self._objs["Resource"]
-
-    @property
-    def service(self) -> cdk8s.ApiObject:
-        return self._objs["Service"]
-
-    @property
-    def cache_claim(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("ModelCache")
-
-    @property
-    def model_init_job(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("ModelDownload")
-
-    @property
-    def network_policy(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("NetworkPolicy")
-
-    @property
-    def port(self) -> ContainerPort:
-        return self._facts.port
 
     def hand_replicas_to_autoscaler(self) -> None:
         """Drop the LeaderWorkerSet's ``spec.replicas`` so a GitOps sync never fights the autoscaler."""

@@ -8,9 +8,8 @@ import cdk8s_plus_27 as kplus
 import jsii
 from constructs import Construct
 
-from ._construct import ServingConstruct, build
+from ._construct import ServingConstruct
 from .core.server import ServerNames, ServerPlan, ServiceType, VllmServerProps, plan_server
-from .core.values import ContainerPort
 
 __all__ = ["ServerNames", "ServiceType", "VllmServer", "VllmServerProps"]
 
@@ -26,34 +25,13 @@ class VllmServer(ServingConstruct):
     """
 
     def __init__(self, scope: Construct, construct_id: str, props: VllmServerProps) -> None:
-        plan, objs = build(
-            self,
-            scope,
-            construct_id,
-            props,
-            VllmServerProps,
-            lambda path, ns: plan_server(path, ns, props),
-            selector=lambda p: p.serving.selector_labels,
+        self._plan: ServerPlan = self._build_serving(
+            scope, construct_id, props, VllmServerProps, lambda path, ns: plan_server(path, ns, props)
         )
-        self._plan: ServerPlan = plan
-        self._facts = plan.serving
-        self._objs = objs
 
     @property
     def deployment(self) -> cdk8s.ApiObject:
         return self._objs["Resource"]
-
-    @property
-    def service(self) -> cdk8s.ApiObject:
-        return self._objs["Service"]
-
-    @property
-    def cache_claim(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("ModelCache")
-
-    @property
-    def model_init_job(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("ModelDownload")
 
     @property
     def config_map(self) -> cdk8s.ApiObject | None:
@@ -64,16 +42,8 @@ class VllmServer(ServingConstruct):
         return self._objs.get("Disruption")
 
     @property
-    def network_policy(self) -> cdk8s.ApiObject | None:
-        return self._objs.get("NetworkPolicy")
-
-    @property
     def names(self) -> ServerNames:
         return self._plan.names
-
-    @property
-    def port(self) -> ContainerPort:
-        return self._facts.port
 
     @property
     def model_path(self) -> str:

@@ -92,10 +92,20 @@ DOWNLOAD_ENV_NAMES = frozenset(
 """Environment the download and wait scripts read from the construct; user env may not redefine them."""
 
 
+_INCLUDE = "# vllm-constructs: include "
+
+
 @cache
 def script(name: str) -> str:
-    """A bash program shipped in ``vllm_constructs/scripts``."""
-    return files("vllm_constructs.scripts").joinpath(name).read_text()
+    """A bash program shipped in ``vllm_constructs/scripts``. A line ``# vllm-constructs: include OTHER.sh`` stands for
+    the text of OTHER.sh below its first blank line (its own header stays out): one copy of code two programs share."""
+    lines = files("vllm_constructs.scripts").joinpath(name).read_text().splitlines(keepends=True)
+    return "".join(_included(line[len(_INCLUDE) :].strip()) if line.startswith(_INCLUDE) else line for line in lines)
+
+
+def _included(name: str) -> str:
+    text = files("vllm_constructs.scripts").joinpath(name).read_text()
+    return text[text.index("\n\n") + 2 :]
 
 
 def download_script(kind: str, *, lora_adapter: bool = False) -> str:
