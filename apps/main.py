@@ -14,7 +14,7 @@ from apps.llama_70b import Llama70bChart
 from apps.llama_405b_kuberay import Llama405bKubeRayChart
 from apps.llama_405b_lws import Llama405bLwsChart
 from apps.multi_model_gateway import MultiModelGatewayChart, MultiModelIngressChart
-from vllm_constructs.app import lint_and_synth, run_main
+from vllm_constructs.app import lint_and_synth_all, run_main
 from vllm_constructs.fleet import build_fleet, write_kustomization
 from vllm_constructs.lint import LintPolicy, Waiver
 
@@ -48,10 +48,10 @@ def build_app(outdir: str = "dist") -> cdk8s.App:
 def synth_all(outdir: str = "dist") -> None:
     """dist/: every example app, a kustomization.yaml listing exactly those files (so a GitOps tool pointed at dist/
     never recurses into the fleet), and the fleet's folders dist/fleet/<environment>/<cluster>/."""
-    lint_and_synth(build_app(outdir), LINT_POLICY)
+    fleet = build_fleet(FLEET, outdir)
+    lint_and_synth_all([(outdir, build_app(outdir)), *((str(folder), app) for folder, app in fleet)], LINT_POLICY)
     write_kustomization(Path(outdir))
-    for folder, app in build_fleet(FLEET, outdir):
-        lint_and_synth(app, LINT_POLICY)
+    for folder, _ in fleet:
         write_kustomization(folder)
 
 

@@ -10,6 +10,8 @@ import cdk8s
 import pytest
 
 from vllm_constructs import ConfigError, ModelSource, Resources, VllmServer, VllmServerProps, check_app, synth
+from vllm_constructs.app import lint_and_synth_all
+from vllm_constructs.lint import report
 
 
 def _app(tmp_path: Path) -> tuple[cdk8s.App, cdk8s.Chart, VllmServer]:
@@ -59,3 +61,27 @@ def test_escape_hatch_patches_that_apply_are_kept(tmp_path: Path) -> None:
     check_app(app)
     synth(app)
     assert "minReadySeconds: 30" in (tmp_path / "out" / "t.k8s.yaml").read_text()
+
+
+def test_several_apps_are_all_checked_before_any_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, _, _ = _app(tmp_path / "good")
+    bad, chart, _ = _app(tmp_path / "bad")
+    cdk8s.ApiObject(chart, "mine", api_version="v1", kind="Service", metadata=cdk8s.ApiObjectMetadata(name="srv"))
+    with pytest.raises(ConfigError, match="Service/srv='srv' is also emitted by t/s"):
+        lint_and_synth_all([("good", good), ("bad", bad)])
+    assert not (tmp_path / "good" / "out").exists()  # the first App was not written either
+    assert not (tmp_path / "bad" / "out").exists()
+    first = capsys.readouterr().err.splitlines()
+    assert any(line.startswith("lint: good: ") for line in first) and any(line.startswith("lint: bad: ") for line in first)
+    lint_and_synth_all([("good", good)])
+    assert list((tmp_path / "good" / "out").iterdir())
+    # Lint lines say which App they come from (the image tag is mutable in _app's server).
+    second = capsys.readouterr().err.splitlines()
+    assert second and all(line.startswith("lint: good: ") for line in second)
+
+
+def test_the_lint_label_heads_every_warning(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    app, _, _ = _app(tmp_path)
+    report(app, label="dist/fleet/dev/us-east")
+    err = capsys.readouterr().err.splitlines()
+    assert err and all(line.startswith("lint: dist/fleet/dev/us-east: warning [") for line in err)

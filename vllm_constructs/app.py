@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import cdk8s
 
-from ._adapter import synth
+from ._adapter import check_app, synth
 from .errors import ConfigError
 from .lint import LintPolicy, report
 
-__all__ = ["lint_and_synth", "run_main"]
+__all__ = ["lint_and_synth", "lint_and_synth_all", "run_main"]
 
 
 def lint_and_synth(app: cdk8s.App, policy: LintPolicy | None = None) -> None:
     """Print lint warnings; stop on lint errors (SystemExit 1) or bad objects (ConfigError) before writing; write."""
     report(app, policy or LintPolicy())
     synth(app)
+
+
+def lint_and_synth_all(apps: Sequence[tuple[str, cdk8s.App]], policy: LintPolicy | None = None) -> None:
+    """Several Apps written by one entry point (e.g. one per environment and cluster), labelled for the lint output:
+    every App is linted and checked for collisions before any is written, so bad input, a lint error or a collision in
+    one leaves every output folder as it was."""
+    for label, app in apps:
+        report(app, policy or LintPolicy(), label=label)
+    for _, app in apps:
+        check_app(app)
+    for _, app in apps:
+        synth(app)
 
 
 def run_main(main: Callable[[], None]) -> int:

@@ -638,19 +638,21 @@ REPORT_PER_RULE = 2
 """Warnings printed per rule by :func:`report`; the rest are counted."""
 
 
-def report(scope: IConstruct, policy: LintPolicy | None = None, stream: TextIO | None = None) -> None:
-    """For an app's entry point: print warnings to ``stream`` (stderr); exit 1 after printing the errors if any."""
+def report(scope: IConstruct, policy: LintPolicy | None = None, stream: TextIO | None = None, label: str = "") -> None:
+    """For an app's entry point: print warnings to ``stream`` (stderr); exit 1 after printing the errors if any.
+    ``label`` (e.g. the output folder) heads every line, for entry points that write several Apps."""
     out = stream or sys.stderr
+    head = f"lint: {label}: " if label else "lint: "
     try:
         warnings = assert_clean(scope, policy)
     except ConfigError as exc:
-        print(f"lint: {exc}", file=out)
+        print(f"{head}{exc}", file=out)
         raise SystemExit(1) from exc
     shown: dict[str, int] = {}
     for finding in warnings:
         shown[finding.rule] = shown.get(finding.rule, 0) + 1
         if shown[finding.rule] <= REPORT_PER_RULE:
-            print(f"lint: {finding}", file=out)
+            print(f"{head}{finding}", file=out)
     for rule, count in shown.items():
         if count > REPORT_PER_RULE:
-            print(f"lint: warning [{rule}] ... and {count - REPORT_PER_RULE} more like these (lint() lists every finding)", file=out)
+            print(f"{head}warning [{rule}] ... and {count - REPORT_PER_RULE} more like these (lint() lists every finding)", file=out)
