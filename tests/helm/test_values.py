@@ -111,6 +111,24 @@ def test_errors_name_the_file_and_the_key_path(tmp_path: Path) -> None:
     )
 
 
+def test_a_later_file_that_merges_into_a_map_keeps_the_earlier_files_keys_sourced_to_it(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("image:\n  repository: team/vllm\n")
+    b.write_text("image:\n  tag: v0.9.0\n")
+    loaded = load_values([a, b])
+    assert loaded.origins.source(("image", "repository")) == str(a)
+    assert loaded.origins.source(("image", "tag")) == str(b)
+    a.write_text("image:\n  repository: 123\n")
+    assert str(_error(files=[a, b])).startswith(f"{a}: image.repository=123 ")
+
+
+def test_the_release_vllm_is_fine_because_its_service_is_vllm_service() -> None:
+    """Kubernetes injects VLLM_PORT only for a Service named 'vllm' (refused by serviceName in the suites); the release
+    name only prefixes the chart's Service name."""
+    plan = plan_release("vllm", "ns", load_values())
+    assert [o.name for o in plan.objects if o.kind == "Service"] == ["vllm-service"]
+
+
 def test_errors_name_the_set_expression() -> None:
     err = _error(sets=["replicaCount=-1"])
     assert (

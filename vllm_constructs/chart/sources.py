@@ -67,9 +67,11 @@ class Origins:
     """Paths the loader moved (the old flat ``extraInit.image`` layout): model path prefix -> the user's prefix."""
 
     def record(self, key: Key, value: Any, source: str) -> None:
-        """Record ``key`` and everything under it as coming from ``source``."""
-        for old in [k for k in self.sources if k[: len(key)] == key]:
-            del self.sources[old]
+        """Record ``key`` and everything under it as coming from ``source``. A mapping merges into what earlier
+        sources set below ``key`` (their keys keep their source); anything else replaces it."""
+        if not isinstance(value, Mapping):
+            for old in [k for k in self.sources if k[: len(key)] == key]:
+                del self.sources[old]
         self.sources[key] = source
         if isinstance(value, Mapping):
             for sub, item in value.items():
