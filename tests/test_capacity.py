@@ -346,6 +346,8 @@ def test_cli_ad_hoc_table_with_memory_and_parallelism() -> None:
         (("--model", LLAMA_8B, "--gpu", "NVIDIA-L4", "--quantization", "exotic"), "error: argument --quantization"),
         (("--model-config", "/nonexistent/config.json", "--gpu", "NVIDIA-L4"), "error: argument --model-config"),
         ((), "error: argument app"),
+        (("apps.main", "--max-model-len", "8192"), "error: argument --max-model-len: an app plans with its own engine args"),
+        (("apps.main", "--enforce-eager"), "error: argument --enforce-eager: an app plans with its own engine args"),
     ],
 )
 def test_cli_bad_arguments_exit_2_without_traceback(args: tuple[str, ...], message: str) -> None:

@@ -89,6 +89,9 @@ def run_plan(args: argparse.Namespace) -> int:
     ad_hoc = args.model or args.model_config or args.gpu or args.gpu_memory_gib
     if args.app and ad_hoc:
         parser.error("argument app: give either an app module or --model/--gpu, not both")
+    given = _engine_flags_given(parser, args)
+    if args.app and given:
+        parser.error(f"argument {given[0]}: an app plans with its own engine args; engine flags go with --model/--gpu only")
     if not args.app and not ad_hoc:
         parser.error("argument app: give an app module (e.g. apps.main) or --model/--model-config with --gpu/--gpu-memory-gib")
     rows = _app_rows(parser, args.app) if args.app else [_ad_hoc_row(parser, args)]
@@ -104,6 +107,24 @@ def run_plan(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------------------------------ ad hoc
+
+_ENGINE_FLAGS = (
+    "tensor_parallel_size",
+    "pipeline_parallel_size",
+    "max_model_len",
+    "gpu_memory_utilization",
+    "weight_bits",
+    "quantization",
+    "kv_cache_dtype",
+    "max_num_batched_tokens",
+    "max_num_seqs",
+    "enforce_eager",
+)
+
+
+def _engine_flags_given(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The ad hoc engine flags set to something other than their default, as the user wrote them."""
+    return ["--" + d.replace("_", "-") for d in _ENGINE_FLAGS if getattr(args, d) != parser.get_default(d)]
 
 
 def _spec(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelSpec:
