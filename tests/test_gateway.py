@@ -533,6 +533,13 @@ def test_refuses_duplicate_model_and_adapter_names_behind_one_gateway() -> None:
     assert "models[1]='meta-llama/Llama-3.1-8B-Instruct' is also served by models[0]" in str(err)
 
 
+def test_refuses_two_routes_with_one_name() -> None:
+    """The route name names the HTTPRoute rule; two rules of one name are refused by the API server, so by us first."""
+    routes = (ModelRoute.single(server("a")), ModelRoute.single(server("b", model="Qwen/Qwen3-14B"), name="a"))
+    err = refused(routes, model_maps=False)
+    assert "models[1].name='a' is also the route name of models[0]" in str(err)
+
+
 def test_refuses_one_workload_twice_and_a_workload_elsewhere() -> None:
     a = server("a")
     assert "is behind the gateway already" in str(refused((ModelRoute.single(a), ModelRoute.single(a))))

@@ -35,7 +35,19 @@ from .picker import (
     picker_objects,
 )
 from .serving import ServingFacts, ServingWorkload
-from .validation import INT32_MAX, Checker, DnsLabel, DnsSubdomain, Labels, LabelValue, fail, in_range, problem, value_class
+from .validation import (
+    INT32_MAX,
+    Checker,
+    DnsLabel,
+    DnsSubdomain,
+    Labels,
+    LabelValue,
+    dns_subdomain_ok,
+    fail,
+    in_range,
+    problem,
+    value_class,
+)
 from .values import Lax, WorkloadLabels
 
 __all__ = [
@@ -71,7 +83,7 @@ class RoutingMode(enum.StrEnum):
 
 
 def _section(value: str) -> str:
-    if len(value) > 253 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", value):
+    if not dns_subdomain_ok(value):
         raise problem("section_name", "is not a listener name", "a DNS-1123 subdomain such as 'https'", "use the listener's name")
     return value
 
@@ -420,6 +432,22 @@ def _check_names(check: Checker, props: InferenceGatewayProps, groups: list[list
         )
 
 
+def _check_route_names(check: Checker, props: InferenceGatewayProps, groups: list[list[ServingFacts]]) -> None:
+    """Route names are unique: each names an HTTPRoute rule (and the model's objective and model map)."""
+    first: dict[str, int] = {}
+    for i, (route, facts) in enumerate(zip(props.models, groups, strict=True)):
+        name = _route_name(route, facts)
+        if name in first:
+            check.fail(
+                f"models[{i}].name",
+                name,
+                f"is also the route name of models[{first[name]}]; an HTTPRoute's rule names must be unique",
+                "one route name per model behind a gateway",
+                "give one of the routes its own name (ModelRoute.single(..., name='...'))",
+            )
+        first.setdefault(name, i)
+
+
 def _route_name(route: ModelRoute, facts: Sequence[ServingFacts]) -> str:
     return route.name or facts[0].server_name
 
@@ -524,6 +552,7 @@ def plan_gateway(path: str, namespace: str, props: InferenceGatewayProps) -> Gat
         )
     groups = _workloads(check, props, namespace)
     _check_names(check, props, groups)
+    _check_route_names(check, props, groups)
     objects: list[KubeObject] = []
     routes: list[PlannedRoute] = []
     rules: list[JsonObject] = []
