@@ -233,6 +233,8 @@ def test_bad_adapters_are_refused() -> None:
         LoraAdapter.pvc("bad name", "a", rank=8)
     with pytest.raises(ConfigError, match=r"rank=0 is out of range"):
         LoraAdapter.pvc("a", "a", rank=0)
+    with pytest.raises(ConfigError, match=r"adapters\[0\].source.path='' is empty, so the generated download would copy the whole"):
+        LoraOptions(adapters=(LoraAdapter.s3("whole-bucket", "", bucket="adapters", rank=8),))
     with pytest.raises(ConfigError, match=r"lora.adapters='Qwen/Qwen3-8B' is the served model name too"):
         serve(LoraOptions(adapters=(LoraAdapter.pvc("Qwen/Qwen3-8B", "a", rank=8),)))
 

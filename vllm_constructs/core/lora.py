@@ -31,6 +31,7 @@ from .model import (
     PvcModel,
     S3Credentials,
     S3Model,
+    check_s3_prefix,
     download_image_for,
     download_job,
     job_labels,
@@ -225,6 +226,8 @@ class LoraOptions:
                 "ModelCache.pvc(...) or ModelCache.existing_claim(...)",
                 "use a shared claim, or leave cache unset",
             )
+        for i, adapter in enumerate(self.adapters):
+            check_s3_prefix(adapter.source, self.download, f"adapters[{i}].source.path")
         if self.cache is not None and not any(a.downloads for a in self.adapters):
             fail("cache", type(self.cache).__name__, "is set, but no adapter is downloaded", "a cache only for downloads", "drop it")
 
