@@ -10,9 +10,9 @@ import dataclasses
 import cdk8s
 from constructs import Construct
 
-from ._adapter import emit, prepare
+from ._adapter import claim, create, emit_all, path_of, prepare
 from .autoscaler import Autoscaler
-from .chart import LoadedValues, ReleasePlan, check_release, plan_release
+from .chart import LoadedValues, ReleasePlan, plan_release
 from .chart.patches import Patch
 from .errors import ConfigError
 from .vllm_server import VllmServer
@@ -47,9 +47,17 @@ class VllmChartRelease(Construct):
                 allowed="a cdk8s Chart with namespace=...",
                 fix="create the chart with namespace='...', as helm --namespace",
             )
-        check_release(release, namespace)
         self.plan: ReleasePlan = plan_release(release, namespace, values)
-        super().__init__(scope, construct_id)
+        claim(scope, path, namespace, self.plan.objects)  # everything the release adds is free before anything is added
+        create(self, scope, construct_id, path)
+        try:
+            self._compose()
+        except ConfigError:
+            scope.node.try_remove_child(construct_id)
+            raise
+        self.node.default_child = self.server.deployment
+
+    def _compose(self) -> None:
         self.server = VllmServer(self, "Server", self.plan.inputs.props)
         self.autoscaler: Autoscaler | None = None
         if self.plan.autoscaler is not None:
@@ -62,7 +70,8 @@ class VllmChartRelease(Construct):
             target = targets[patch.target]
             assert target is not None
             target.add_json_patch(_json_patch(patch))
-        self.objects: dict[str, cdk8s.ApiObject] = {obj.id: emit(self, obj) for obj in self.plan.extras}
+        commit = claim(self, path_of(self), self.plan.namespace, self.plan.extras)
+        self.objects: dict[str, cdk8s.ApiObject] = emit_all(self, self.plan.extras)
+        commit()
         if "ScaledObject" in self.objects:
             self.server.hand_replicas_to_autoscaler()
-        self.node.default_child = self.server.deployment

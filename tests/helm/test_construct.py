@@ -49,6 +49,30 @@ def test_bad_values_leave_the_app_unchanged() -> None:
     assert [c.node.id for c in chart.node.children] == ["release"]
 
 
+def test_a_second_release_with_the_same_id_or_names_is_a_config_error_and_adds_nothing() -> None:
+    chart = _chart()
+    VllmChartRelease(chart, "release", release="demo", values=load_values(sets=["serviceMonitor.enabled=true"]))
+    before = [c.node.path for c in chart.node.find_all()]
+    with pytest.raises(ConfigError) as info:
+        VllmChartRelease(chart, "release", release="other", values=load_values())
+    assert info.value.field == "id" and "is already used" in info.value.problem
+    with pytest.raises(ConfigError) as info:
+        VllmChartRelease(chart, "again", release="demo", values=load_values(sets=["serviceMonitor.enabled=true"]))
+    assert "emitted by" in info.value.problem
+    assert [c.node.path for c in chart.node.find_all()] == before
+
+
+def test_the_release_objects_of_its_own_are_claimed_in_the_app() -> None:
+    """A ServiceMonitor the release renders collides, at construction, with another object of that name."""
+    chart = _chart()
+    VllmChartRelease(chart, "release", release="demo", values=load_values(sets=["serviceMonitor.enabled=true"]))
+    monitor = next(o for o in plan_release("demo", "serving", load_values(sets=["serviceMonitor.enabled=true"])).extras)
+    from vllm_constructs._adapter import claim  # noqa: PLC0415 - the App-wide registry the constructs use
+
+    with pytest.raises(ConfigError, match="emitted by demo/release already"):
+        claim(chart, "demo/other", "serving", [monitor])
+
+
 def test_a_release_needs_a_namespace() -> None:
     with pytest.raises(ConfigError) as info:
         VllmChartRelease(_chart(None), "release", release="demo", values=load_values())
