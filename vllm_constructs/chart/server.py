@@ -102,14 +102,18 @@ def _secret_env(release: str, values: ChartValues, env: dict[str, EnvValue]) -> 
             env[key] = SecretKeyRef(f"{release}-secrets", key)
 
 
+_CHART_REF_WORDS = {"ConfigMapKeyRef": "configMapKeyRef", "FieldRef": "fieldRef"}
+"""How the chart's values spell the env sources that are not a Secret."""
+
+
 def _take_ref(env: dict[str, EnvValue], name: str, values: ChartValues, origins: Origins, why: str) -> SecretKeyRef | None:
     value = env.pop(name, None)
     if value is None or isinstance(value, SecretKeyRef):
         return value
     index = next(i for i, e in enumerate(values.image.env or ()) if e.name == name)
-    origins.fail(
+    origins.fail(  # a literal never gets here: VLLM_API_KEY and HF_TOKEN name secrets, refused as literals by env_map
         (*_ENV, index, "valueFrom"),
-        type(value).__name__,
+        _CHART_REF_WORDS.get(type(value).__name__, type(value).__name__),
         f"must come from a Secret ({why})",
         "valueFrom.secretKeyRef",
         "reference the Secret that holds it",
@@ -122,7 +126,7 @@ def _env(
     """The server's env, its Hugging Face token and its API key (both only by reference)."""
     env = env_map(values.image.env, _ENV, origins)
     _secret_env(release, values, env)
-    api_key = _take_ref(env, "VLLM_API_KEY", values, origins, "VllmServerProps.api_key")
+    api_key = _take_ref(env, "VLLM_API_KEY", values, origins, "the server's API key")
     token = None
     if delivery.at_start:
         token = _take_ref(env, "HF_TOKEN", values, origins, "vLLM downloads the model with it")
