@@ -21,7 +21,7 @@ from .pod import env_map
 from .sources import Key, Origins
 from .values import ChartValues, Commands, ExtraInit
 
-__all__ = ["Delivery", "plan_model"]
+__all__ = ["Delivery", "claim_cache", "plan_model"]
 
 _MD: Key = ("extraInit", "modelDownload")
 _CHART_SHELL = ["/bin/bash"]
@@ -67,7 +67,8 @@ def check_access_mode(values: ChartValues, extra: ExtraInit, origins: Origins) -
         )
 
 
-def _cache(values: ChartValues, extra: ExtraInit, origins: Origins) -> NewClaimCache:
+def claim_cache(values: ChartValues, extra: ExtraInit, origins: Origins) -> NewClaimCache:
+    """The chart's claim as our cache, checked by its extraInit keys."""
     check_access_mode(values, extra, origins)
     mode = extra.pvc_access_mode or ("ReadWriteMany" if many_readers(values) else None)
     fields = {
@@ -174,7 +175,7 @@ def _job_download(release: str, values: ChartValues, command: ServeCommand, orig
         ),
         _MD,
     )
-    cache = _cache(values, extra, origins)
+    cache = claim_cache(values, extra, origins)
     return Delivery(source, cache, download, False, custom_job, custom_wait, False)
 
 
@@ -193,7 +194,7 @@ def _no_download(release: str, values: ChartValues, command: ServeCommand, origi
             lambda: ModelSource.huggingface(command.model, revision=revision),
             ("image", "command"),
         )
-        return Delivery(model, _cache(values, extra, origins), ModelDownload(mode=DownloadMode.SERVER), False, False, False, True)
+        return Delivery(model, claim_cache(values, extra, origins), ModelDownload(mode=DownloadMode.SERVER), False, False, False, True)
     model = origins.within({"path": ("image", "command")}, lambda: ModelSource.image(command.model), ("image", "command"))
     return Delivery(model, None, ModelDownload(), False, False, False, False)
 

@@ -10,7 +10,7 @@ from typing import Any
 from ..core.gvk import SCALED_OBJECT, SERVICE_MONITOR
 from ..core.objects import KubeObject
 from ..core.serving import ServingFacts
-from .delivery import check_access_mode, many_readers
+from .delivery import claim_cache, many_readers
 from .sources import Key, Origins
 from .values import ChartValues
 
@@ -31,11 +31,8 @@ def chart_claim(release: str, values: ChartValues, facts: ServingFacts, origins:
     """The chart's claim ``<release>-storage-claim`` that the server reads (download off, model under /data)."""
     extra = values.extra_init
     assert extra is not None
-    check_access_mode(values, extra, origins)
-    mode = extra.pvc_access_mode or ("ReadWriteMany" if many_readers(values) else "ReadWriteOnce")
-    spec: JsonObject = {"accessModes": [mode], "resources": {"requests": {"storage": extra.pvc_storage}}}
-    if extra.pvc_storage_class_name:
-        spec["storageClassName"] = extra.pvc_storage_class_name
+    cache = claim_cache(values, extra, origins)
+    spec = cache.claim_spec(cache.resolved_access_mode(many_readers(values)))
     return KubeObject(
         "ModelStorage", "v1", "PersistentVolumeClaim", f"{release}-storage-claim", object_labels(facts, values), {"spec": spec}
     )
