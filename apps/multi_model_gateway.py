@@ -16,6 +16,8 @@ import dataclasses
 import cdk8s
 from constructs import Construct
 
+from apps.llama_8b import LLAMA_8B_REVISION
+from apps.llama_70b import LLAMA_70B_REVISION
 from vllm_constructs import (
     EngineArgs,
     GatewayNetworkPolicy,
@@ -44,8 +46,6 @@ from vllm_constructs import (
     VllmServerProps,
 )
 
-LLAMA_8B_REVISION = "0e9e39f249a16976918f6564b8830bc894c89659"
-LLAMA_70B_REVISION = "1605565b47bb9346c5515c34102e054115b4f98b"
 MONITOR_LABELS = {"release": "kube-prometheus-stack"}
 GATEWAY_NAMESPACE = {"kubernetes.io/metadata.name": "gateway-system"}
 INGRESS_NAMESPACE = {"kubernetes.io/metadata.name": "ingress-nginx"}

@@ -114,7 +114,7 @@ INVALID: list[Case] = [
     ("VllmServerProps", "port", lambda: {"port": 0}),
     # values refused in context, when the construct is created
     ("construct", "engine.tensor_parallel_size", lambda: {"engine": EngineArgs(tensor_parallel_size=3)}),
-    ("construct", "names.service", lambda: {"name": "vllm"}),
+    ("construct", "name", lambda: {"name": "vllm"}),
     ("construct", "cache.access_mode", lambda: {"replicas": 2}),
     ("construct", "rollout.max_surge", lambda: {"rollout": RolloutStrategy.rolling(max_surge=1)}),
     ("construct", "env", lambda: {"env": {"HF_HUB_OFFLINE": "0"}}),

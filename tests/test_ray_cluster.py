@@ -15,7 +15,19 @@ import pytest
 from tests.conftest import chart_objects, chart_yaml, one
 from tests.refusals import refused
 from tests.schemas import K8S_VERSIONS, crd_errors, is_builtin, k8s_errors
-from vllm_constructs import EngineArgs, ModelCache, ModelSource, PodOptions, Resources, SharedMemory
+from vllm_constructs import (
+    DownloadMode,
+    EngineArgs,
+    HealthChecks,
+    ModelCache,
+    ModelDownload,
+    ModelSource,
+    PodOptions,
+    Resources,
+    SecretKeyRef,
+    SharedMemory,
+)
+from vllm_constructs.errors import ConfigError
 from vllm_constructs.ray_cluster import (
     LwsRollout,
     LwsStartupPolicy,
@@ -406,9 +418,41 @@ def test_fails_when_the_ray_port_is_the_api_port(new_chart: Callable[..., cdk8s.
 
 def test_fails_when_the_name_makes_kubernetes_inject_a_vllm_variable(new_chart: Callable[..., cdk8s.Chart]) -> None:
     assert error(new_chart, props(name="vllm")) == (
-        "test/llm: name='vllm' names the Service so that Kubernetes injects VLLM_PORT, which vLLM reads as its own setting and fails on. "
-        "Allowed: a name that is not 'vllm' (or another vLLM variable prefix). Fix: rename the server, e.g. 'vllm-llama'."
+        "test/llm: name='vllm' names the Service 'vllm', so Kubernetes injects VLLM_PORT into pods of this namespace, which vLLM "
+        "reads as its own setting and fails on. Allowed: a Service name that is not 'vllm' (or another vLLM variable prefix). "
+        "Fix: rename the server (or its Service), e.g. 'vllm-llama'."
     )
+
+
+def test_a_name_starting_with_a_digit_is_refused_because_it_names_the_service() -> None:
+    with pytest.raises(ConfigError) as info:
+        props(name="8b-llama")
+    assert "name='8b-llama' is not a DNS-1035 label" in str(info.value)
+    assert "starting with a letter" in str(info.value)
+
+
+def test_server_mode_hf_token_follows_the_same_rules_as_a_single_node_server(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    """vLLM downloads at start (DownloadMode.SERVER): without hf_token the user's own HF_TOKEN reaches the leader; with
+    hf_token the construct owns HF_TOKEN and says so (not 'given to the download only')."""
+    server_mode = ModelDownload(mode=DownloadMode.SERVER)
+    own = SecretKeyRef("own", "t")
+    rc = one(synth(new_chart, props(download=server_mode, env={"HF_TOKEN": own})), "RayCluster")
+    leader, _ = templates(rc)
+    assert env_of(leader["spec"]["containers"][0])["HF_TOKEN"] == {"secretKeyRef": {"name": "own", "key": "t"}}
+    message = error(new_chart, props(download=server_mode, hf_token=SecretKeyRef("hf", "t"), env={"HF_TOKEN": own}))
+    assert "env='HF_TOKEN' is set by the construct (hf_token)." in message
+
+
+def test_the_probe_and_the_serving_facts_use_one_startup_budget(new_chart: Callable[..., cdk8s.Chart]) -> None:
+    """The serving pod's startup probe allows the server's budget plus the group's wait, capped at a day; consumers
+    (alerts, autoscaler, capacity) read the same figure from the serving facts."""
+    chart = new_chart()
+    p = props(health=HealthChecks(startup_timeout_seconds=86000), cluster_timeout_seconds=900)
+    rc = RayCluster(chart, "llm", p)
+    assert rc.serving.startup_seconds == 86400
+    leader, _ = templates(one(chart_objects(chart), "RayCluster"))
+    probe = leader["spec"]["containers"][0]["startupProbe"]
+    assert probe["periodSeconds"] * probe["failureThreshold"] <= 86400 + probe["periodSeconds"]
 
 
 def test_fails_when_the_hca_is_set_twice_differently(new_chart: Callable[..., cdk8s.Chart]) -> None:

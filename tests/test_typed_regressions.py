@@ -103,7 +103,7 @@ def test_model_given_as_a_string() -> None:
         ),
         (lambda: Resources(cpu="1", memory="16Gi\n"), "Resources: memory='16Gi\\n' is not a Kubernetes quantity"),
         (lambda: Resources(cpu="\uff18", memory="1Gi"), "Resources: cpu='\uff18' is not a Kubernetes quantity"),
-        (lambda: props(name="srv\n"), "VllmServerProps: name='srv\\n' is not a DNS-1123 label"),
+        (lambda: props(name="srv\n"), "VllmServerProps: name='srv\\n' is not a DNS-1035 label"),
         (lambda: props(replicas=2**31), "VllmServerProps: replicas=2147483648 is out of range"),
         (lambda: EngineArgs(max_model_len=10**15), "EngineArgs: max_model_len=1000000000000000 is out of range"),
         (lambda: SecurityProfile(fs_group="2000"), "SecurityProfile: fs_group='2000' is a str"),

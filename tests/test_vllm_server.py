@@ -251,6 +251,24 @@ def test_helm_chart_names(new_chart: MakeChart) -> None:
     }
 
 
+def test_the_service_env_rule_applies_to_the_service_the_server_really_has(new_chart: MakeChart) -> None:
+    """A server named 'vllm' whose Service is 'demo-service' injects no VLLM_* variables, so it is accepted."""
+    objs = objects(new_chart(), props(name="vllm", names=ServerNames.helm_chart("demo")))
+    assert [o["metadata"]["name"] for o in objs if o["kind"] == "Service"] == ["demo-service"]
+
+
+def test_a_long_deployment_name_without_a_job_base_is_refused() -> None:
+    """The download Job is named '<deployment>-download-<hash>'; past 45 characters that is no longer a valid name."""
+    long = "a" * 50
+    with pytest.raises(ConfigError) as info:
+        ServerNames(deployment=long, service="s", pdb="p", cache_claim="c", config_map="m", network_policy="n")
+    assert "download_job_base=None" in str(info.value) and "45" in str(info.value)
+    named = ServerNames(
+        deployment=long, service="s", pdb="p", cache_claim="c", config_map="m", network_policy="n", download_job_base="short"
+    )
+    assert named.download_job_base == "short"
+
+
 def test_existing_claim_and_pvc_source(new_chart: MakeChart) -> None:
     objs = objects(new_chart(), props(model=ModelSource.pvc("models", path="llama"), replicas=3))
     assert by_kind(objs, "Job") == [] and by_kind(objs, "PersistentVolumeClaim") == []
@@ -477,8 +495,14 @@ def test_fails_when_a_cdk8s_plus_object_of_another_kind_is_passed(new_chart: Mak
         ),
         (
             lambda: props(name="a" * 50),
-            f"VllmServerProps: name={'a' * 50!r} is not a DNS-1123 label short enough for every object name. Allowed: at most 45 "
-            "lower-case letters, digits and '-', starting and ending with a letter or digit. Fix: use a name such as 'llama-8b'.",
+            f"VllmServerProps: name={'a' * 50!r} is not a DNS-1035 label short enough for every object name. Allowed: at most 45 "
+            "lower-case letters, digits and '-', starting with a letter and ending with a letter or digit (it names Services). "
+            "Fix: use a name such as 'llama-8b'.",
+        ),
+        (
+            lambda: props(name="8b-llama"),
+            "VllmServerProps: name='8b-llama' is not a DNS-1035 label. Allowed: at most 45 lower-case letters, digits and '-', "
+            "starting with a letter and ending with a letter or digit (it names Services). Fix: use a name such as 'llama-8b'.",
         ),
         (
             lambda: props(env_config={"A": ["x"]}),
@@ -594,9 +618,9 @@ def test_fails_when_any_field_gets_a_wrong_type(cls: type[Any], field: str) -> N
         ),
         (
             {"name": "vllm"},
-            "test/srv: names.service='vllm' makes Kubernetes inject VLLM_PORT into pods of this namespace, which vLLM reads as "
-            "its own setting and fails on. Allowed: a Service name that is not 'vllm' (or another vLLM variable prefix). "
-            "Fix: rename the server or the Service, e.g. 'vllm-llama'.",
+            "test/srv: name='vllm' names the Service 'vllm', so Kubernetes injects VLLM_PORT into pods of this namespace, which "
+            "vLLM reads as its own setting and fails on. Allowed: a Service name that is not 'vllm' (or another vLLM variable "
+            "prefix). Fix: rename the server (or its Service), e.g. 'vllm-llama'.",
         ),
         (
             {"env": {"HF_HUB_OFFLINE": "0"}},

@@ -10,7 +10,6 @@ string as null). The test suite validates every object strictly against the Kube
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ import jsii
 from constructs import Construct, IConstruct, IValidation
 
 from .core.objects import KubeObject
-from .core.validation import Redacted
+from .core.validation import Redacted, dns_label_ok
 from .errors import ConfigError, Problem
 
 __all__ = ["check_app", "emit", "namespace_of", "path_of", "prepare", "synth"]
@@ -96,7 +95,7 @@ def prepare(scope: object, construct_id: object, owner: str) -> tuple[str, str]:
             fix="pass an id such as 'llama-8b'",
         )
     namespace = namespace_of(scope)
-    if namespace and (len(namespace) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", namespace)):
+    if namespace and not dns_label_ok(namespace):
         raise ConfigError(
             path=where,
             field="namespace",

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import PlainValidator
 
-from ..core.validation import INT32_MAX, label_key_ok, parse_quantity, problem
+from ..core.validation import INT32_MAX, dns_label_ok, label_key_ok, parse_quantity, problem
 
 __all__ = [
     "Bool",
@@ -242,7 +242,7 @@ def _scalar(value: Any) -> str | int | float | bool:
 
 def _port_or_name(value: Any) -> int | str:
     if isinstance(value, str) and not value.strip().isdigit():
-        if len(value) > 15 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) or not re.search(r"[a-z]", value):
+        if not dns_label_ok(value, 15) or not re.search(r"[a-z]", value):
             raise problem(
                 "port_name",
                 "is not a port number or name",

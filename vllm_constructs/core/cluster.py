@@ -29,16 +29,18 @@ from .serving import (
     ServingFacts,
     ServingProps,
     base_env,
+    check_service_name,
     check_shared,
-    client_facts,
     effective_home,
     home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
+    serving_facts,
+    serving_owned_env,
 )
 from .validation import Checker, IntOrPercent, Port, fail, in_range, problem, value_class
-from .values import ContainerPort, EnvValue, FieldRef, Lax, WorkloadLabels
+from .values import SECONDS_MAX, ContainerPort, EnvValue, FieldRef, Lax, WorkloadLabels
 
 __all__ = [
     "ClusterPlan",
@@ -67,8 +69,6 @@ RUNTIME_ENV = {
     "LWS_GROUP_SIZE": "LeaderWorkerSet",
     "LWS_WORKER_INDEX": "LeaderWorkerSet",
     "VLLM_HOST_IP": "the pod IP",
-    "VLLM_API_KEY": "api_key",
-    "HF_TOKEN": "hf_token, given to the download only: the server runs offline",
 }
 
 
@@ -230,6 +230,7 @@ class ClusterPlan:
 
 def _check_props(check: Checker, p: RayClusterProps) -> None:
     check_shared(check, p)
+    check_service_name(check, "name", p.name)
     if p.resources.accelerators not in (0, p.accelerators_per_node):
         check.fail(
             "resources.accelerators",
@@ -322,13 +323,19 @@ def _env(check: Checker, p: RayClusterProps, delivery: Delivery) -> tuple[dict[s
         if p.backend is MultiNodeBackend.KUBERAY:
             worker["RAY_HEAD_ADDRESS"] = f"{p.name}-head-svc"
     owned = {
-        **dict(delivery.owned_env),
+        **serving_owned_env(delivery),
         **RUNTIME_ENV,
         **{k: "the multi-node runtime" for k in (*leader, *worker) if k.startswith(("RAY_", "NCCL_", "GLOO_"))},
     }
     merge_user_env(check, leader, p.env, owned)
     merge_user_env(check, worker, p.env, owned)
     return leader, worker
+
+
+def startup_budget(p: RayClusterProps) -> int:
+    """The serving pod's startup budget: the server's plus the wait for the whole group (the probe's own limit, a day,
+    caps it); the probe and the serving facts use this one figure."""
+    return min(p.health.startup_timeout_seconds + p.cluster_timeout_seconds, SECONDS_MAX)
 
 
 def ray_stop_seconds(grace_seconds: int, drain_seconds: int) -> int:
@@ -380,7 +387,7 @@ def _template(
     if p.rdma is not None and "IPC_LOCK" not in pod.security.add_capabilities:
         pod = replace(pod, security=replace(pod.security, add_capabilities=(*pod.security.add_capabilities, "IPC_LOCK")))
     ray_port = (ContainerPort("gcs-server", p.ray_port),) if serving and p.backend is not MultiNodeBackend.LWS_RAY_FREE else ()
-    health = replace(p.health, startup_timeout_seconds=min(p.health.startup_timeout_seconds + p.cluster_timeout_seconds, 86400))
+    health = replace(p.health, startup_timeout_seconds=startup_budget(p))
     main = MainContainer(
         name="vllm" if serving else "worker",
         image=p.image,
@@ -475,30 +482,17 @@ def _facts(p: RayClusterProps, namespace: str, labels: WorkloadLabels, leader: J
     target = None if kuberay else ScaleTarget(LEADER_WORKER_SET.api_version, LEADER_WORKER_SET.kind, p.name)
     # serving pods: KubeRay's head '<name>-head-<suffix>'; LWS leaders '<name>-<group index>'
     pods = f"{p.name}-head-[a-z0-9]+" if kuberay else f"{p.name}-[0-9]+"
-    gpu = p.pod.gpu_products.products if p.pod.gpu_products is not None else ()
-    return ServingFacts(
-        server_name=p.name,
-        namespace=namespace,
-        labels=labels,
-        selector_labels=labels.selector,
-        pod_labels=dict(leader["metadata"]["labels"]),
-        port=ContainerPort("http", p.port),
+    return serving_facts(
+        p,
+        namespace,
+        labels,
+        leader["metadata"]["labels"],
+        served,
         service_name=p.name,
-        service_port=p.service_port,
-        startup_seconds=p.health.startup_timeout_seconds + p.cluster_timeout_seconds,
+        series=ServerSeries(namespace, p.name, pods),
         scale_target=target,
         unscalable_reason=KUBERAY_UNSCALABLE if kuberay else "",
-        series=ServerSeries(namespace, p.name, pods),
-        served_model_name=served,
-        container_name="vllm",
-        model=p.model,
-        engine=p.engine,
-        resources=p.resources,
-        accelerator=p.accelerator,
-        accelerators_per_pod=p.accelerators_per_node,
+        startup_seconds=startup_budget(p),
         pods_per_replica=p.nodes,
-        replicas=p.replicas,
-        gpu_products=gpu,
-        version=p.image.version_label,
-        extras=client_facts(p),
+        accelerators_per_pod=p.accelerators_per_node,
     )

@@ -30,6 +30,7 @@ from .validation import (
     Labels,
     LabelValue,
     content_hash,
+    dns_label_ok,
     fail,
     in_range,
     number_range,
@@ -142,7 +143,7 @@ class Pushgateway:
 
 
 def _base_name(value: str) -> str:
-    if len(value) > 54 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+    if not dns_label_ok(value, 54):
         raise problem("dns_label", "is not a DNS-1123 label of at most 54 characters", "room for '-<content hash>'", "shorten it")
     return value
 

@@ -25,6 +25,7 @@ from .validation import (
     _a,
     _http_url,
     content_hash,
+    dns_label_ok,
     fail,
     in_range,
     problem,
@@ -622,7 +623,7 @@ class NewClaimCache(ModelCache):
     storage_class: DnsSubdomain | None = None
     access_mode: Annotated[AccessMode, Lax, BeforeValidator(_access_mode)] | None = None
 
-    def resolved_access_mode(self, many_readers: bool) -> AccessMode | None:
+    def resolved_access_mode(self, many_readers: bool) -> AccessMode:
         if self.access_mode is not None:
             return self.access_mode
         return AccessMode.READ_WRITE_MANY if many_readers else AccessMode.READ_WRITE_ONCE
@@ -917,14 +918,24 @@ def download_job(
     return job_name, spec
 
 
+JOB_BASE_MAX = 45
+"""63 less '-download-' and an 8-character hash."""
+
+
 def _job_base_name(value: str) -> str:
-    if len(value) > 45 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
-        raise problem("dns_label", "is not a DNS-1123 label of at most 45 characters", "room for '-download-<hash>'", "shorten it")
+    if not dns_label_ok(value, JOB_BASE_MAX):
+        raise problem(
+            "dns_label", f"is not a DNS-1123 label of at most {JOB_BASE_MAX} characters", "room for '-download-<hash>'", "shorten it"
+        )
     return value
 
 
+JobBase = Annotated[str, AfterValidator(_job_base_name)]
+"""Base of a download Job's name: room is left for '-download-<hash>'."""
+
+
 def _job_name(value: str) -> str:
-    if len(value) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+    if not dns_label_ok(value):
         raise problem(
             "dns_label", "is not a DNS-1123 label", "at most 63 lower-case letters, digits and '-'", "use a name such as 'llama-download'"
         )
@@ -935,7 +946,7 @@ def _job_name(value: str) -> str:
 class ModelInitJobProps:
     """Props of :class:`~vllm_constructs.ModelInitJob`: a download Job on its own (e.g. to fill a shared cache)."""
 
-    server_name: Annotated[str, AfterValidator(_job_base_name)]
+    server_name: JobBase
     """Name of the server the weights are for; the Job is named ``<server_name>-download-<hash>``."""
     source: AnyModelSource
     """Hugging Face or S3 source. No default."""

@@ -19,7 +19,7 @@ from .capacity.server_plan import with_capacity
 from .gitops import annotate
 from .logs import LogsPlan, plan_json_logs
 from .lora import LoraPlan, plan_lora
-from .model import MODEL_MOUNT
+from .model import JOB_BASE_MAX, MODEL_MOUNT, JobBase
 from .objects import KubeObject, network_policy_spec
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
@@ -30,16 +30,29 @@ from .serving import (
     ServingFacts,
     ServingProps,
     base_env,
+    check_service_name,
     check_shared,
-    client_facts,
     effective_home,
     home_volumes,
     merge_user_env,
     plan_delivery,
     revision_args,
-    service_env_clash,
+    serving_facts,
+    serving_owned_env,
 )
-from .validation import Checker, EnvName, IntOrPercent, Redacted, content_hash, looks_like_secret, names_a_secret, problem, value_class
+from .validation import (
+    Checker,
+    EnvName,
+    IntOrPercent,
+    Redacted,
+    content_hash,
+    dns_label_ok,
+    fail,
+    looks_like_secret,
+    names_a_secret,
+    problem,
+    value_class,
+)
 from .values import AnyEnvFrom, AnyRollout, ContainerPort, EnvFrom, EnvValue, Lax, RollingUpdate, WorkloadLabels
 
 __all__ = ["ServerNames", "ServerPlan", "ServiceType", "VllmServerProps", "plan_server"]
@@ -54,7 +67,7 @@ class ServiceType(enum.StrEnum):
 
 
 def _label(value: str) -> str:
-    if len(value) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+    if not dns_label_ok(value):
         raise problem(
             "dns_label", "is not a DNS-1123 label", "at most 63 lower-case letters, digits and '-'", "use a name such as 'llama-8b'"
         )
@@ -72,12 +85,6 @@ def _service(value: str) -> str:
     return value
 
 
-def _job_base(value: str) -> str:
-    if len(value) > 45 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
-        raise problem("dns_label", "is not a DNS-1123 label of at most 45 characters", "room for '-download-<hash>'", "shorten it")
-    return value
-
-
 Name = Annotated[str, AfterValidator(_label)]
 
 
@@ -91,8 +98,19 @@ class ServerNames:
     cache_claim: Name
     config_map: Name
     network_policy: Name
-    download_job_base: Annotated[str, AfterValidator(_job_base)] | None = None
+    download_job_base: JobBase | None = None
     """Base of the download Job's name ``<base>-download-<content hash>``. Default: the deployment name."""
+
+    def __post_init__(self) -> None:
+        if self.download_job_base is None and len(self.deployment) > JOB_BASE_MAX:
+            fail(
+                "download_job_base",
+                None,
+                f"is unset, so the download Job is named after the deployment ({len(self.deployment)} characters), which "
+                "leaves no room for '-download-<hash>' in a 63-character name",
+                f"a download_job_base of at most {JOB_BASE_MAX} characters, or a deployment name that short",
+                "set download_job_base, e.g. the server's name",
+            )
 
     @classmethod
     def for_server(cls, name: str) -> ServerNames:
@@ -213,28 +231,16 @@ def _check_layout(check: Checker, props: VllmServerProps) -> None:
 
 def _names(check: Checker, props: VllmServerProps) -> ServerNames:
     names = props.names or check.within(lambda: ServerNames.for_server(props.name), "names.")
-    clash = service_env_clash(names.service)
-    if clash:
-        check.fail(
-            "names.service",
-            names.service,
-            f"makes Kubernetes inject {clash} into pods of this namespace, which vLLM reads as its own setting and fails on",
-            "a Service name that is not 'vllm' (or another vLLM variable prefix)",
-            "rename the server or the Service, e.g. 'vllm-llama'",
-        )
+    check_service_name(check, "names.service" if props.names else "name", names.service)
     return names
 
 
 def _server_env(check: Checker, props: VllmServerProps, delivery: Delivery) -> dict[str, EnvValue]:
     env = base_env(effective_home(props.env))
     env.update(delivery.env)
-    owned = dict(delivery.owned_env)
     if props.api_key is not None:
         env["VLLM_API_KEY"] = props.api_key
-    owned["VLLM_API_KEY"] = "api_key"
-    if not delivery.downloads_at_start:
-        owned["HF_TOKEN"] = "hf_token, given to the download only: the server runs offline"  # noqa: S105 - a reason, not a secret
-    merge_user_env(check, env, props.env, owned)
+    merge_user_env(check, env, props.env, serving_owned_env(delivery))
     return env
 
 
@@ -391,32 +397,18 @@ def _facts(
         max_replicas=1 if one_node else None,
         limit_reason=f"the model cache is {access} and attaches to one node" if one_node else "",
     )
-    gpu = props.pod.gpu_products.products if props.pod.gpu_products is not None else ()
-    return ServingFacts(
-        server_name=props.name,
-        namespace=namespace,
-        labels=labels,
-        selector_labels=labels.selector,
-        pod_labels=dict(template["metadata"]["labels"]),
-        port=ContainerPort("http", props.port),
+    return serving_facts(
+        props,
+        namespace,
+        labels,
+        template["metadata"]["labels"],
+        served,
         service_name=names.service,
-        service_port=props.service_port,
-        startup_seconds=props.health.startup_timeout_seconds,
-        scale_target=target,
-        unscalable_reason="",
         series=ServerSeries.for_deployment(namespace, props.name, names.deployment),
-        served_model_name=served,
-        container_name="vllm",
-        model=props.model,
-        engine=props.engine,
-        resources=props.resources,
-        accelerator=props.accelerator,
-        accelerators_per_pod=props.resources.accelerators,
+        scale_target=target,
+        startup_seconds=props.health.startup_timeout_seconds,
         pods_per_replica=1,
-        replicas=props.replicas,
-        gpu_products=gpu,
-        version=props.image.version_label,
-        extras=client_facts(props),
+        accelerators_per_pod=props.resources.accelerators,
     )
 
 

@@ -8,7 +8,6 @@ Consumers (Autoscaler, Observability, the gateway, lint) take a :class:`ServingW
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol, runtime_checkable
@@ -42,7 +41,7 @@ from .model import (
 )
 from .objects import KubeObject, ServerNetworkPolicy
 from .promql import ServerSeries
-from .validation import INT32_MAX, Checker, LabelValue, Port, in_range, problem, value_class
+from .validation import INT32_MAX, Checker, LabelValue, Port, dns_label_ok, in_range, problem, value_class
 from .values import (
     Accelerator,
     ContainerPort,
@@ -70,12 +69,14 @@ _VLLM_ENV_NAMES = frozenset({"VLLM_PORT", "VLLM_HOST_IP", "VLLM_DP_MASTER_PORT",
 
 
 def _server_name(value: str) -> str:
+    """Base of every object name, Services included, so a DNS-1035 label (a Service name starts with a letter)."""
     limit = 63 - len(JOB_SUFFIX)
-    if len(value) > limit or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value):
+    if not dns_label_ok(value, limit) or value[0].isdigit():
         raise problem(
             "server_name",
-            "is not a DNS-1123 label short enough for every object name" if len(value) > limit else "is not a DNS-1123 label",
-            f"at most {limit} lower-case letters, digits and '-', starting and ending with a letter or digit",
+            "is not a DNS-1035 label short enough for every object name" if len(value) > limit else "is not a DNS-1035 label",
+            f"at most {limit} lower-case letters, digits and '-', starting with a letter and ending with a letter or digit "
+            "(it names Services)",
             "use a name such as 'llama-8b'",
         )
     return value
@@ -203,15 +204,6 @@ class ServingWorkload(Protocol):
 
 def check_shared(check: Checker, props: ServingProps) -> None:
     """The rules both servers enforce the same way."""
-    clash = service_env_clash(props.name)
-    if clash:
-        check.fail(
-            "name",
-            props.name,
-            f"names the Service so that Kubernetes injects {clash}, which vLLM reads as its own setting and fails on",
-            "a name that is not 'vllm' (or another vLLM variable prefix)",
-            "rename the server, e.g. 'vllm-llama'",
-        )
     if props.hf_token is not None and not props.model.accepts_token:
         check.fail(
             "hf_token",
@@ -235,6 +227,65 @@ def client_facts(props: ServingProps) -> dict[str, Any]:
     """ServingFacts.extras for clients of the server (e.g. a load test): the API key a client sends, the Hugging Face
     token of the model's tokenizer, and the NetworkPolicy a client pod must pass."""
     return {"api_key": props.api_key, "hf_token": props.hf_token, "network_policy": props.network_policy}
+
+
+def serving_facts(
+    props: ServingProps,
+    namespace: str,
+    labels: WorkloadLabels,
+    pod_labels: Mapping[str, str],
+    served: str,
+    *,
+    service_name: str,
+    series: ServerSeries,
+    scale_target: ScaleTarget | None,
+    unscalable_reason: str = "",
+    startup_seconds: int,
+    pods_per_replica: int,
+    accelerators_per_pod: int,
+) -> ServingFacts:
+    """ServingFacts of a vLLM server: what every server reads from the shared props, plus what its workload shape sets."""
+    gpu = props.pod.gpu_products.products if props.pod.gpu_products is not None else ()
+    return ServingFacts(
+        server_name=props.name,
+        namespace=namespace,
+        labels=labels,
+        selector_labels=labels.selector,
+        pod_labels=dict(pod_labels),
+        port=ContainerPort("http", props.port),
+        service_name=service_name,
+        service_port=props.service_port,
+        startup_seconds=startup_seconds,
+        scale_target=scale_target,
+        unscalable_reason=unscalable_reason,
+        series=series,
+        served_model_name=served,
+        container_name="vllm",
+        model=props.model,
+        engine=props.engine,
+        resources=props.resources,
+        accelerator=props.accelerator,
+        accelerators_per_pod=accelerators_per_pod,
+        pods_per_replica=pods_per_replica,
+        replicas=props.replicas,
+        gpu_products=gpu,
+        version=props.image.version_label,
+        extras=client_facts(props),
+    )
+
+
+def check_service_name(check: Checker, field_name: str, service: str) -> None:
+    """Refuse a Service name for which Kubernetes injects variables (``<NAME>_PORT``, ...) that are vLLM's settings."""
+    clash = service_env_clash(service)
+    if clash:
+        check.fail(
+            field_name,
+            service,
+            f"names the Service {service!r}, so Kubernetes injects {clash} into pods of this namespace, which vLLM reads "
+            "as its own setting and fails on",
+            "a Service name that is not 'vllm' (or another vLLM variable prefix)",
+            "rename the server (or its Service), e.g. 'vllm-llama'",
+        )
 
 
 def service_env_clash(name: str) -> str | None:
@@ -307,6 +358,15 @@ def home_volumes(check: Checker, user: Mapping[str, EnvValue], mounted: tuple[Vo
                 )
             return ()
     return (Volume(name="home", mount_path=home, source={"emptyDir": {}}),)
+
+
+def serving_owned_env(delivery: Delivery) -> dict[str, str]:
+    """Env names the serving container owns, with the reason: the delivery's, the API key, and HF_TOKEN unless vLLM
+    downloads at start (then the delivery sets it from hf_token, or the user may)."""
+    owned = {**delivery.owned_env, "VLLM_API_KEY": "api_key"}
+    if not delivery.downloads_at_start:
+        owned["HF_TOKEN"] = "hf_token, given to the download only: the server runs offline"  # noqa: S105 - a reason, not a secret
+    return owned
 
 
 def effective_home(user: Mapping[str, EnvValue]) -> str:

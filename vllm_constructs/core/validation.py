@@ -48,6 +48,8 @@ __all__ = [
     "NamedResource",
     "Quantity",
     "Redacted",
+    "dns_label_ok",
+    "dns_subdomain_ok",
     "in_range",
     "number_range",
     "one_of",
@@ -365,8 +367,18 @@ def format_bytes(value: Decimal) -> str:
     return str(whole)
 
 
+def dns_label_ok(value: str, limit: int = 63) -> bool:
+    """Kubernetes' DNS-1123 label rule; ``limit`` below 63 leaves room for a suffix the construct appends."""
+    return len(value) <= limit and _DNS_LABEL.fullmatch(value) is not None
+
+
+def dns_subdomain_ok(value: str) -> bool:
+    """Kubernetes' DNS-1123 subdomain rule (object names of most kinds)."""
+    return len(value) <= 253 and _DNS_SUBDOMAIN.fullmatch(value) is not None
+
+
 def _dns_label(value: str) -> str:
-    if len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+    if not dns_label_ok(value):
         raise problem(
             "dns_label",
             "is not a DNS-1123 label",
@@ -377,7 +389,7 @@ def _dns_label(value: str) -> str:
 
 
 def _dns_subdomain(value: str) -> str:
-    if len(value) > 253 or not _DNS_SUBDOMAIN.fullmatch(value):
+    if not dns_subdomain_ok(value):
         raise problem(
             "dns_subdomain",
             "is not a DNS-1123 subdomain",
@@ -391,7 +403,7 @@ def label_key_ok(key: object) -> bool:
     if not isinstance(key, str):
         return False
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.fullmatch(prefix)):
+    if prefix and not dns_subdomain_ok(prefix):
         return False
     return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
 

@@ -36,6 +36,7 @@ from .validation import (
     Redacted,
     SecretName,
     ServiceAccountName,
+    dns_label_ok,
     fail,
     format_bytes,
     in_range,
@@ -568,7 +569,7 @@ class Protocol(enum.StrEnum):
 
 
 def _port_name(value: str) -> str:
-    if len(value) > 15 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) or not re.search(r"[a-z]", value) or "--" in value:
+    if not dns_label_ok(value, 15) or not re.search(r"[a-z]", value) or "--" in value:
         raise problem(
             "port_name",
             "is not a port name",
@@ -645,7 +646,9 @@ def _http_path(value: str) -> str:
 
 
 HttpPath = Annotated[str, AfterValidator(_http_path)]
-Seconds = Annotated[int, in_range(1, 86400)]
+SECONDS_MAX = 86400
+"""A day: the bound of every probe and timeout in seconds."""
+Seconds = Annotated[int, in_range(1, SECONDS_MAX)]
 
 
 @value_class(kw_only=True)
@@ -907,7 +910,7 @@ def _kube_json(value: Mapping[str, Any]) -> Mapping[str, Any]:
 def _raw_container(value: Mapping[str, Any]) -> Mapping[str, Any]:
     _json_value(value)
     name = value.get("name")
-    if not isinstance(name, str) or len(name) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+    if not isinstance(name, str) or not dns_label_ok(name):
         raise problem("container", "has no valid 'name'", "a Kubernetes container with a DNS-1123 label name", "add name: ...")
     if not isinstance(value.get("image"), str) or not value["image"]:
         raise problem("container", f"{name!r} has no 'image'", "a Kubernetes container with an image", "add image: ...")
@@ -917,7 +920,7 @@ def _raw_container(value: Mapping[str, Any]) -> Mapping[str, Any]:
 def _raw_volume(value: Mapping[str, Any]) -> Mapping[str, Any]:
     _json_value(value)
     name = value.get("name")
-    if not isinstance(name, str) or len(name) > 63 or not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", name):
+    if not isinstance(name, str) or not dns_label_ok(name):
         raise problem("volume", "has no valid 'name'", "a Kubernetes volume with a DNS-1123 label name", "add name: ...")
     if len(value) != 2:
         raise problem(
