@@ -5,6 +5,9 @@ machine load affects both alike. Prints the median wall time of each and the rat
 Helm's engine is the Go SDK embedded in helm-python-sdk (the `bench` extra; `make bench` installs it). The chart is
 read from ../shared/helm-chart (see its SOURCES.txt), never copied into this repository.
 
+Beside them it times the import floor: a Python process that only imports the libraries `template` stands on
+(pydantic, which checks every input at run time, and PyYAML), so the table shows how much of the budget they leave.
+
 Run: make bench   (or: .venv/bin/python -m benchmarks.chart_bench [--repeat 15] [--values FILE ...])
 """
 
@@ -44,6 +47,13 @@ def _timed(argv: list[str]) -> float:
     return wall
 
 
+IMPORT_FLOOR = "import pydantic.dataclasses, yaml"
+
+
+def floor() -> list[str]:
+    return [sys.executable, "-c", IMPORT_FLOOR]
+
+
 def ours(values: Path) -> list[str]:
     exe = Path(sys.executable).parent / "vllm-constructs"
     return [str(exe), "template", "demo", "-f", str(values), "--namespace", "ns-vllm"]
@@ -53,15 +63,18 @@ def helm(values: Path) -> list[str]:
     return [sys.executable, "-c", HELM_RENDER, str(CHART), str(values)]
 
 
-def compare(values: Path, repeat: int) -> tuple[float, float]:
-    """Median wall seconds of (vllm-constructs template, Helm's engine), interleaved, after one warm-up each."""
-    _timed(ours(values))
-    _timed(helm(values))
-    mine, theirs = [], []
+def compare(values: Path, repeat: int) -> tuple[float, float, float]:
+    """Median wall seconds of (vllm-constructs template, Helm's engine, the import floor), interleaved, after one
+    warm-up each."""
+    commands = (ours(values), helm(values), floor())
+    for argv in commands:
+        _timed(argv)
+    walls: list[list[float]] = [[], [], []]
     for _ in range(repeat):
-        mine.append(_timed(ours(values)))
-        theirs.append(_timed(helm(values)))
-    return statistics.median(mine), statistics.median(theirs)
+        for argv, times in zip(commands, walls, strict=True):
+            times.append(_timed(argv))
+    mine, theirs, base = (statistics.median(times) for times in walls)
+    return mine, theirs, base
 
 
 def main() -> None:
@@ -74,13 +87,16 @@ def main() -> None:
     if not (CHART / "Chart.yaml").exists():
         raise SystemExit(f"the chart is not at {CHART} (../shared/helm-chart)")
     files = args.values or [GOLDEN / f"{name}.values.yaml" for name in DEFAULT_SCENARIOS]
-    print(f"{'values':<28} {'template s (median)':>19} {'helm engine s (median)':>22} {'ratio':>6}")
-    ratios = []
+    head = f"{'values':<28} {'template s (median)':>19} {'helm engine s (median)':>22} {'ratio':>6}"
+    print(f"{head} {'import floor s':>14} {'floor ratio':>11}")
+    ratios, floors = [], []
     for values in files:
-        mine, theirs = compare(values, args.repeat)
+        mine, theirs, base = compare(values, args.repeat)
         ratios.append(mine / theirs)
-        print(f"{values.name:<28} {mine:>19.3f} {theirs:>22.3f} {mine / theirs:>6.2f}")
+        floors.append(base / theirs)
+        print(f"{values.name:<28} {mine:>19.3f} {theirs:>22.3f} {mine / theirs:>6.2f} {base:>14.3f} {base / theirs:>11.2f}")
     summary = f"median ratio {statistics.median(ratios):.2f} (goal <= {GOAL_RATIO})"
+    summary += f"; the import floor ({IMPORT_FLOOR!r}) alone {statistics.median(floors):.2f}"
     print(f"{summary}; {args.repeat} fresh processes each; machine: {os.cpu_count()} cores")
 
 
