@@ -146,6 +146,23 @@ def test_downloaded_adapters_get_a_verified_job_and_a_wait_guard_each() -> None:
         assert guard["volumeMounts"] == [{"name": "lora-adapters", "mountPath": "/adapters/cache", "readOnly": True}]
 
 
+def test_adapter_jobs_honour_download_co_locate_like_the_model_job() -> None:
+    def pinned(lora: LoraOptions) -> list[bool]:
+        jobs = [d for d in docs(serve(lora)) if d["kind"] == "Job" and "-lora-download-" in d["metadata"]["name"]]
+        return ["podAffinity" in job["spec"]["template"]["spec"].get("affinity", {}) for job in jobs]
+
+    rwx = ModelCache.pvc("5Gi", access_mode="ReadWriteMany")
+    assert pinned(LoraOptions(adapters=three().adapters, cache=rwx)) == [False, False]
+    assert pinned(LoraOptions(adapters=three().adapters, cache=rwx, download=ModelDownload(co_locate=True))) == [True, True]
+    with pytest.raises(ConfigError) as refused:
+        serve(LoraOptions(adapters=three().adapters, download=ModelDownload(co_locate=False)))
+    assert str(refused.value) == (
+        "t/qwen: lora.download.co_locate=False lets the download Job run on another node than the server, which cannot attach the "
+        "ReadWriteOnce lora.cache. Allowed: True (or unset) with a ReadWriteOnce lora.cache. Fix: leave co_locate unset, or use a "
+        "ReadWriteMany lora.cache."
+    )
+
+
 def test_base_model_download_is_unchanged_by_lora() -> None:
     without, with_lora = docs(serve(None)), docs(serve(three()))
     base = lambda ds: [d for d in ds if d["kind"] == "Job" and "-lora-" not in d["metadata"]["name"]]  # noqa: E731
@@ -160,12 +177,20 @@ def test_cache_access_mode_follows_the_readers() -> None:
     many = serve(three(), replicas=2, cache=ModelCache.pvc("100Gi", access_mode="ReadWriteMany"))
     assert claim(many)["spec"]["accessModes"] == ["ReadWriteMany"]
     rwo = LoraOptions(adapters=three().adapters, cache=ModelCache.pvc("5Gi", access_mode="ReadWriteOnce"))
-    with pytest.raises(ConfigError, match=r"lora.cache.access_mode='ReadWriteOnce' attaches to one node, but several pods"):
+    with pytest.raises(ConfigError) as many_pods:
         serve(rwo, replicas=2, cache=ModelCache.pvc("100Gi", access_mode="ReadWriteMany"))
-    with pytest.raises(ConfigError, match=r"lora.cache.access_mode='ReadWriteOnce' attaches to one node, but a rollout surges"):
+    assert str(many_pods.value) == (
+        "t/qwen: lora.cache.access_mode='ReadWriteOnce' attaches to one node, but 2 replicas would mount it (multi-attach error on a "
+        "second node). Allowed: ReadWriteMany when several pods read the cache. Fix: use ModelCache.pvc(size, "
+        "access_mode='ReadWriteMany') on an RWX storage class."
+    )
+    with pytest.raises(ConfigError) as surge:
         serve(
             rwo, rollout=RolloutStrategy.rolling(max_surge=1, max_unavailable=0), cache=ModelCache.pvc("100Gi", access_mode="ReadWriteMany")
         )
+    assert str(surge.value).startswith(
+        "t/qwen: rollout.max_surge=1 starts a new pod while the old one holds the ReadWriteOnce lora.cache, possibly on another node."
+    )
     existing = LoraOptions(adapters=three().adapters, cache=ModelCache.existing_claim("shared-adapters"))
     plan = serve(existing)
     assert not [d for d in docs(plan) if d["metadata"]["name"] == "qwen-lora-cache"]

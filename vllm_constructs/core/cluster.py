@@ -13,6 +13,7 @@ from pydantic import AfterValidator
 
 from . import objects
 from .capacity.server_plan import with_capacity
+from .downloads import Readers
 from .engine import ArgsCheck
 from .gitops import annotate
 from .gvk import LEADER_WORKER_SET, RAY_CLUSTER
@@ -24,7 +25,6 @@ from .pod import MainContainer, PodInputs, pod_template
 from .promql import ServerSeries
 from .serving import (
     Delivery,
-    Readers,
     ScaleTarget,
     ServingFacts,
     ServingProps,
@@ -441,7 +441,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
         surges=False,
         pods_per_replica=p.nodes,
         required_mode=AccessMode.READ_WRITE_MANY,
-        required_reason=f"attaches to one node, but the {p.nodes} pods of a group run on {p.nodes} nodes and all read the weights",
+        required_reason=f"the {p.nodes} pods of a group run on {p.nodes} nodes",
     )
     delivery = plan_delivery(check, p, labels, claim_name=f"{p.name}-model-cache", job_base=p.name, readers=readers, default_size="1000Gi")
     lora = plan_lora(check, p, labels, readers)

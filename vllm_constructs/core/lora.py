@@ -19,31 +19,25 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AfterValidator, PlainValidator
 
+from .downloads import CacheUse, GuardMount, Readers, cache_access, claim_objects, verified_download
 from .model import (
-    AccessMode,
     AnyModelCache,
     DownloadMode,
     HuggingFaceModel,
     ModelCache,
     ModelDownload,
     ModelSource,
-    NewClaimCache,
     PvcModel,
     S3Credentials,
     S3Model,
     check_s3_prefix,
-    download_image_for,
-    download_job,
-    job_labels,
-    wait_container,
-    wait_image_for,
 )
 from .objects import KubeObject
 from .validation import Checker, fail, in_range, problem, value_class
 from .values import EnvValue, SecretKeyRef, Volume, WorkloadLabels
 
 if TYPE_CHECKING:
-    from .serving import Delivery, Readers, ServingFacts, ServingProps
+    from .serving import Delivery, ServingFacts, ServingProps
 
 __all__ = ["LORA_RANKS", "LoraAdapter", "LoraFacts", "LoraOptions", "LoraPlan", "plan_lora"]
 
@@ -375,68 +369,36 @@ def _claimed(lora: LoraOptions) -> _Placed:
 
 
 def _downloaded(check: Checker, props: ServingProps, labels: WorkloadLabels, readers: Readers) -> _Placed:
-    """Downloaded adapters: one verified Job each into the adapter cache, one wait guard each, the cache read-only."""
+    """Downloaded adapters: one verified Job each into the adapter cache, one wait guard each, the cache read-only
+    (the same cache rules and emitters as the model's download, with every field under ``lora.``)."""
     lora = props.lora
     assert lora is not None
     adapters = [a for a in lora.adapters if a.downloads]
     if not adapters:
         return _Placed()
     cache = lora.cache or ModelCache.pvc(DEFAULT_CACHE_SIZE)
-    access = _access_mode(check, cache, readers)
+    use = CacheUse(cache, DownloadMode.JOB, lora.download.co_locate, "lora.", "the adapters", per_pod_alternative=False)
+    access = cache_access(check, use, readers)
     claim = cache.claim(f"{props.name}-lora-cache") or f"{props.name}-lora-cache"
-    co_locate = labels.selector if access in (AccessMode.READ_WRITE_ONCE, AccessMode.READ_WRITE_ONCE_POD) else None
-    objects: list[KubeObject] = []
-    if isinstance(cache, NewClaimCache) and access is not None:
-        spec = cache.claim_spec(access)
-        objects.append(KubeObject("LoraCache", "v1", "PersistentVolumeClaim", claim, labels.labels(props.pod.labels), {"spec": spec}))
+    objects = list(claim_objects(cache, claim, labels.labels(props.pod.labels), access, "LoraCache"))
     paths: dict[str, str] = {}
     guards: list[JsonObject] = []
     for i, adapter in enumerate(adapters, start=1):
         source = adapter.source.with_token(props.hf_token)
-        image = download_image_for(source, lora.download, props.image)
-        name, spec = download_job(
+        fetched = verified_download(
+            props,
+            source,
+            lora.download,
+            labels,
+            access,
+            object_id=f"LoraDownload{i}",
             job_base=f"{props.name[:40].rstrip('-')}-lora",
-            source=source,
-            claim_name=claim,
-            image=image,
-            download=lora.download,
-            security=props.pod.security,
-            labels=labels,
-            co_locate_with=co_locate,
+            claim=claim,
+            guard=GuardMount(f"wait-for-adapter-{i}", CACHE_VOLUME, CACHE_MOUNT),
             lora_rank=adapter.rank,
         )
-        objects.append(KubeObject(f"LoraDownload{i}", "batch/v1", "Job", name, job_labels(labels).labels(), {"spec": spec}))
-        folder = f"{CACHE_MOUNT}/{source.cache_dir_name}"
-        paths[adapter.name] = folder
-        wait_image = wait_image_for(lora.download, image, props.image)
-        guard_name = f"wait-for-adapter-{i}"
-        security = props.pod.security
-        guards.append(
-            wait_container(source, folder, wait_image, lora.download, security, name=guard_name, volume=CACHE_VOLUME, mount=CACHE_MOUNT)
-        )
+        objects.append(fetched.job)
+        guards.append(fetched.guard)
+        paths[adapter.name] = f"{CACHE_MOUNT}/{source.cache_dir_name}"
     volume = Volume(name=CACHE_VOLUME, mount_path=CACHE_MOUNT, source=cache.volume_source(claim), read_only=True)
     return _Placed(paths, (volume,), tuple(guards), tuple(objects))
-
-
-def _access_mode(check: Checker, cache: ModelCache, readers: Readers) -> AccessMode | None:
-    """The adapter cache's access mode: ReadWriteMany when several pods read it (chosen for a new claim)."""
-    many = readers.replicas > 1 or readers.pods_per_replica > 1
-    access = cache.resolved_access_mode(many)
-    if access is AccessMode.READ_WRITE_ONCE_POD:
-        check.fail(
-            "lora.cache.access_mode",
-            str(access),
-            "admits one pod, but the download Jobs and the server both mount it",
-            "ReadWriteOnce or ReadWriteMany",
-            "use ReadWriteMany",
-        )
-    if access is AccessMode.READ_WRITE_ONCE and (many or readers.surges):
-        why = "several pods read the adapters, possibly on several nodes" if many else "a rollout surges a second pod"
-        check.fail(
-            "lora.cache.access_mode",
-            str(access),
-            f"attaches to one node, but {why}",
-            "ReadWriteMany when several pods read the adapters",
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class",
-        )
-    return access

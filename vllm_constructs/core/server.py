@@ -16,6 +16,7 @@ from pydantic import AfterValidator, PlainValidator
 from ..errors import ConfigError
 from . import objects
 from .capacity.server_plan import with_capacity
+from .downloads import Readers
 from .gitops import annotate
 from .logs import LogsPlan, plan_json_logs
 from .lora import LoraPlan, plan_lora
@@ -25,7 +26,6 @@ from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progre
 from .promql import ServerSeries
 from .serving import (
     Delivery,
-    Readers,
     ScaleTarget,
     ServingFacts,
     ServingProps,

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Protocol, runtime_checkable
 
 from pydantic import AfterValidator
 
+from .downloads import CacheUse, Readers, cache_access, claim_objects, verified_download
 from .engine import EngineArgs
 from .gitops import GitOpsOptions
 from .logs import JsonLogs
@@ -29,15 +30,10 @@ from .model import (
     ModelCache,
     ModelDownload,
     ModelSource,
-    NewClaimCache,
     PvcModel,
     check_download_fits,
     download_container,
     download_image_for,
-    download_job,
-    job_labels,
-    wait_container,
-    wait_image_for,
 )
 from .objects import KubeObject, ServerNetworkPolicy
 from .promql import ServerSeries
@@ -378,19 +374,6 @@ def effective_home(user: Mapping[str, EnvValue]) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Readers:
-    """Who mounts the model cache, for the access-mode rules."""
-
-    replicas: int
-    surges: bool
-    max_surge: int | str = 0
-    """The rollout's surge as the user gave it (for the message)."""
-    pods_per_replica: int = 1
-    required_mode: AccessMode | None = None
-    required_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Delivery:
     """What serving pods need to find their weights, and the objects that put them there."""
 
@@ -427,80 +410,13 @@ def plan_delivery(
     cache = props.cache or ModelCache.pvc(default_size)
     if props.download.mode is DownloadMode.SERVER:
         return _deliver_at_start(check, props, source, cache, claim_name, readers, labels)
-    mode = _access_mode(check, cache, props.download.mode, readers, props.download.co_locate)
+    access = cache_access(check, CacheUse(cache, props.download.mode, props.download.co_locate), readers)
     if props.download.mode is DownloadMode.JOB:
-        return _deliver_by_job(check, props, source, cache, labels, claim_name, job_base, mode, readers)
-    return _deliver_in_pod(props, source, cache, labels, claim_name, mode)
-
-
-def _access_mode(check: Checker, cache: ModelCache, mode: DownloadMode, readers: Readers, co_locate: bool | None) -> AccessMode | None:
-    if mode is DownloadMode.JOB and not cache.shared:
-        check.fail(
-            "cache",
-            type(cache).__name__,
-            "is per pod, so a download Job cannot fill it",
-            "ModelCache.pvc(...) or ModelCache.existing_claim(...) with DownloadMode.JOB",
-            "use a shared cache, or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)",
-        )
-    many = readers.replicas > 1 or readers.pods_per_replica > 1
-    access = cache.resolved_access_mode(many)
-    if readers.required_mode is not None and cache.shared and access is not readers.required_mode:
-        check.fail(
-            "cache.access_mode",
-            str(access),
-            readers.required_reason,
-            str(readers.required_mode),
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class (NFS, CephFS, Filestore, EFS, ...)",
-        )
-    if access is AccessMode.READ_WRITE_ONCE_POD and mode is DownloadMode.JOB:
-        check.fail(
-            "cache.access_mode",
-            str(access),
-            "admits one pod, but the Job and the server both mount the cache",
-            "ReadWriteOnce or ReadWriteMany",
-            "use ReadWriteMany",
-        )
-    if access in (AccessMode.READ_WRITE_ONCE, AccessMode.READ_WRITE_ONCE_POD):
-        _check_one_node(check, access, mode, readers, co_locate)
-    return access
-
-
-def _check_one_node(check: Checker, access: AccessMode, mode: DownloadMode, readers: Readers, co_locate: bool | None) -> None:
-    if readers.replicas > 1:
-        check.fail(
-            "cache.access_mode",
-            str(access),
-            f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
-            "ReadWriteMany when several pods read the cache",
-            "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class, or a per-pod cache "
-            "(ModelCache.empty_dir / ephemeral) with DownloadMode.INIT_CONTAINER",
-        )
-    if readers.surges:
-        check.fail(
-            "rollout.max_surge",
-            readers.max_surge,
-            "starts a new pod while the old one holds the ReadWriteOnce cache, possibly on another node",
-            "max_surge=0 (or Recreate) with a ReadWriteOnce cache",
-            "keep RolloutStrategy.rolling() defaults or use a ReadWriteMany cache",
-        )
-    if mode is DownloadMode.JOB and co_locate is False:
-        check.fail(
-            "download.co_locate",
-            False,
-            "lets the download Job run on another node than the server, which cannot attach the ReadWriteOnce cache",
-            "True (or unset) with a ReadWriteOnce cache",
-            "leave co_locate unset, or use a ReadWriteMany cache",
-        )
-
-
-def _claim_objects(cache: ModelCache, claim_name: str, labels: Mapping[str, str], access: AccessMode | None) -> tuple[KubeObject, ...]:
-    if isinstance(cache, NewClaimCache) and access is not None:
-        return (KubeObject("ModelCache", "v1", "PersistentVolumeClaim", claim_name, labels, {"spec": cache.claim_spec(access)}),)
-    return ()
+        return _deliver_by_job(props, source, cache, labels, claim_name, job_base, access)
+    return _deliver_in_pod(props, source, cache, labels, claim_name, access)
 
 
 def _deliver_by_job(
-    check: Checker,
     props: ServingProps,
     source: ModelSource,
     cache: ModelCache,
@@ -508,30 +424,15 @@ def _deliver_by_job(
     claim_name: str,
     job_base: str,
     access: AccessMode | None,
-    readers: Readers,
 ) -> Delivery:
     """One Job fills the shared cache; every serving pod mounts it read-only behind a wait guard and runs offline."""
-    dl = props.download
     claim = cache.claim(claim_name) or claim_name
-    model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
-    image = download_image_for(source, dl, props.image)
-    co_locate = access in (AccessMode.READ_WRITE_ONCE, AccessMode.READ_WRITE_ONCE_POD) or dl.co_locate is True
-    name, spec = download_job(
-        job_base=job_base,
-        source=source,
-        claim_name=claim,
-        image=image,
-        download=dl,
-        security=props.pod.security,
-        labels=labels,
-        co_locate_with=labels.selector if co_locate else None,
-    )
-    job = KubeObject("ModelDownload", "batch/v1", "Job", name, job_labels(labels).labels(), {"spec": spec})
-    guard = wait_container(source, model_dir, wait_image_for(dl, image, props.image), dl, props.pod.security)
+    fetched = verified_download(props, source, props.download, labels, access, object_id="ModelDownload", job_base=job_base, claim=claim)
     volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=True)
-    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    claims = claim_objects(cache, claim, labels.labels(props.pod.labels), access)
     owned = dict.fromkeys(OFFLINE, _OFFLINE_REASON)
-    return Delivery(model_dir, dict(OFFLINE), owned, (volume,), (guard,), (), (*claims, job), access)
+    model_dir = f"{MODEL_MOUNT}/{source.cache_dir_name}"
+    return Delivery(model_dir, dict(OFFLINE), owned, (volume,), (fetched.guard,), (), (*claims, fetched.job), access)
 
 
 def _deliver_in_pod(
@@ -543,7 +444,7 @@ def _deliver_in_pod(
     downloader = download_container("download-model", source, model_dir, image, props.download, props.pod.security)
     claim = cache.claim(claim_name) or claim_name
     volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=False)
-    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    claims = claim_objects(cache, claim, labels.labels(props.pod.labels), access)
     owned = dict.fromkeys(OFFLINE, _OFFLINE_REASON)
     return Delivery(model_dir, dict(OFFLINE), owned, (volume,), (downloader,), tuple(source.secret_volumes()), claims, access)
 
@@ -553,7 +454,7 @@ def _deliver_at_start(
 ) -> Delivery:
     """vLLM downloads the hub model itself at start into HF_HOME on the cache (no offline switches)."""
     assert isinstance(source, HuggingFaceModel)
-    access = _access_mode(check, cache, DownloadMode.SERVER, readers, None)
+    access = cache_access(check, CacheUse(cache, DownloadMode.SERVER, None), readers)
     claim = cache.claim(claim_name) or claim_name
     volume = Volume(name="model-cache", mount_path=MODEL_MOUNT, source=cache.volume_source(claim), read_only=False)
     env: dict[str, EnvValue] = {"HF_HUB_CACHE": f"{MODEL_MOUNT}/hub"}
@@ -561,7 +462,7 @@ def _deliver_at_start(
     if source.token is not None:
         env["HF_TOKEN"] = source.token
         owned["HF_TOKEN"] = "hf_token"  # noqa: S105 - the prop that sets it, not a secret
-    claims = _claim_objects(cache, claim, labels.labels(props.pod.labels), access)
+    claims = claim_objects(cache, claim, labels.labels(props.pod.labels), access)
     return Delivery(source.repo_id, env, owned, (volume,), (), (), claims, access, downloads_at_start=True)
 
 
