@@ -35,6 +35,7 @@ from vllm_constructs import (
     Volume,
     WorkloadLabels,
 )
+from vllm_constructs.core.objects import KubeObject, hand_over_replicas
 from vllm_constructs.core.values import EnvFromConfigMap, EnvFromSecret, Recreate, RollingUpdate
 
 IMAGE = Image("vllm/vllm-openai", tag="v0.33.0")
@@ -700,3 +701,14 @@ def test_props_are_immutable() -> None:
     p = props()
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.name = "other"  # type: ignore[misc]
+
+
+def test_handing_replicas_over_keeps_every_other_key_of_the_object() -> None:
+    body = {"spec": {"replicas": 2, "paused": True}, "extra": 1}
+    obj = KubeObject("Resource", "apps/v1", "Deployment", "x", {"a": "b"}, body, {"n": "v"})
+    objects = [KubeObject("Other", "v1", "Service", "x", {}, {"spec": {"replicas": 9}}), obj]
+    hand_over_replicas(objects, "Resource")
+    assert objects[1].body == {"spec": {"paused": True}, "extra": 1}
+    assert objects[1].annotations == {"n": "v"} and objects[1].labels == {"a": "b"}
+    assert objects[0].body == {"spec": {"replicas": 9}}, "only the named object changes"
+    assert obj.body["spec"]["replicas"] == 2, "the planned object itself is not mutated"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import cdk8s
 import jsii
@@ -218,6 +218,20 @@ def emit(scope: Construct, obj: KubeObject) -> cdk8s.ApiObject:
     for key, value in obj.body.items():
         api.add_json_patch(cdk8s.JsonPatch.add(f"/{key}", value))
     return api
+
+
+class _HandsOverReplicas(Protocol):
+    autoscaled: bool
+
+    def hand_replicas_to_autoscaler(self) -> None: ...
+
+
+def hand_over_replicas(plan: _HandsOverReplicas, workload: cdk8s.ApiObject) -> None:
+    """The plan drops its workload's replica count (once); the emitted object gets the same removal as a JSON patch."""
+    before = plan.autoscaled
+    plan.hand_replicas_to_autoscaler()
+    if plan.autoscaled and not before:
+        workload.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
 
 
 def emit_all(scope: Construct, planned: Sequence[KubeObject]) -> dict[str, cdk8s.ApiObject]:

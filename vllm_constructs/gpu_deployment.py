@@ -5,6 +5,7 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
+from ._adapter import hand_over_replicas
 from ._construct import build
 from .core.deployment import DeploymentPlan, GpuDeploymentProps, plan_gpu_deployment
 from .core.serving import ServingFacts
@@ -58,6 +59,4 @@ class GpuDeployment(Construct):
 
     def hand_replicas_to_autoscaler(self) -> None:
         """Drop ``spec.replicas`` so a GitOps sync never fights the autoscaler that now owns it."""
-        if not self._plan.autoscaled:
-            self._plan.hand_replicas_to_autoscaler()
-            self.resource.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+        hand_over_replicas(self._plan, self.resource)

@@ -32,6 +32,7 @@ import cdk8s_plus_27 as kplus
 import jsii
 from constructs import Construct
 
+from ._adapter import hand_over_replicas
 from ._construct import ServingConstruct
 from .core.cluster import (
     LWS_INDEX_LABEL,
@@ -86,6 +87,4 @@ class RayCluster(ServingConstruct):
 
     def hand_replicas_to_autoscaler(self) -> None:
         """Drop the LeaderWorkerSet's ``spec.replicas`` so a GitOps sync never fights the autoscaler."""
-        if self._facts.scale_target is not None and not self._plan.autoscaled:
-            self._plan.hand_replicas_to_autoscaler()
-            self.resource.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+        hand_over_replicas(self._plan, self.resource)

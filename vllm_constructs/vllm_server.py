@@ -8,6 +8,7 @@ import cdk8s_plus_27 as kplus
 import jsii
 from constructs import Construct
 
+from ._adapter import hand_over_replicas
 from ._construct import ServingConstruct
 from .core.server import ServerNames, ServerPlan, ServiceType, VllmServerProps, plan_server
 
@@ -55,6 +56,4 @@ class VllmServer(ServingConstruct):
 
     def hand_replicas_to_autoscaler(self) -> None:
         """Drop ``spec.replicas`` so a GitOps sync never fights the autoscaler that now owns it."""
-        if not self._plan.autoscaled:
-            self._plan.hand_replicas_to_autoscaler()
-            self.deployment.add_json_patch(cdk8s.JsonPatch.remove("/spec/replicas"))
+        hand_over_replicas(self._plan, self.deployment)

@@ -217,15 +217,11 @@ class ClusterPlan:
     autoscaled: bool = False
 
     def hand_replicas_to_autoscaler(self) -> None:
+        """Drop the LeaderWorkerSet's replica count (once; a KubeRay cluster has no scale target, so nothing)."""
         if self.serving.scale_target is None or self.autoscaled:
             return
         self.autoscaled = True
-        for i, obj in enumerate(self.objects):
-            if obj.id == self.workload_id:
-                spec = {k: v for k, v in obj.body["spec"].items() if k != "replicas"}
-                self.objects[i] = KubeObject(
-                    obj.id, obj.api_version, obj.kind, obj.name, obj.labels, {**obj.body, "spec": spec}, obj.annotations
-                )
+        objects.hand_over_replicas(self.objects, self.workload_id)
 
 
 def _check_props(check: Checker, p: RayClusterProps) -> None:

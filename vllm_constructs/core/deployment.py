@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from .objects import KubeObject
+from .objects import KubeObject, hand_over_replicas
 from .pod import MainContainer, PodInputs, deployment_spec, pod_template, progress_deadline
 from .promql import ServerSeries
 from .serving import ScaleTarget, ServingFacts
@@ -81,11 +81,11 @@ class DeploymentPlan:
     autoscaled: bool = False
 
     def hand_replicas_to_autoscaler(self) -> None:
-        if not self.autoscaled:
-            self.autoscaled = True
-            obj = self.objects[0]
-            spec = {k: v for k, v in obj.body["spec"].items() if k != "replicas"}
-            self.objects[0] = KubeObject(obj.id, obj.api_version, obj.kind, obj.name, obj.labels, {"spec": spec}, obj.annotations)
+        """Drop the Deployment's replica count (once)."""
+        if self.autoscaled:
+            return
+        self.autoscaled = True
+        hand_over_replicas(self.objects, self.objects[0].id)
 
 
 def plan_gpu_deployment(path: str, namespace: str, props: GpuDeploymentProps) -> DeploymentPlan:

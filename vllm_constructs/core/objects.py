@@ -40,6 +40,11 @@ class KubeObject:
         ns = "" if self.kind in CLUSTER_SCOPED else (namespace or "default")
         return (self.group, self.kind, ns, self.name)
 
+    def without_replicas(self) -> KubeObject:
+        """This object without ``spec.replicas`` (an autoscaler owns the count); every other key kept."""
+        spec = {k: v for k, v in self.body["spec"].items() if k != "replicas"}
+        return KubeObject(self.id, self.api_version, self.kind, self.name, self.labels, {**self.body, "spec": spec}, self.annotations)
+
     def manifest(self, namespace: str | None) -> JsonObject:
         """The object as cdk8s writes it (namespace stamped the way a Chart stamps it)."""
         meta: JsonObject = {}
@@ -141,3 +146,11 @@ def network_policy(obj_id: str, name: str, labels: Mapping[str, str], spec: Json
 
 def job(obj_id: str, name: str, labels: WorkloadLabels, spec: JsonObject) -> KubeObject:
     return KubeObject(obj_id, "batch/v1", "Job", name, labels.labels(), {"spec": spec})
+
+
+def hand_over_replicas(objects: list[KubeObject], object_id: str) -> None:
+    """Drop ``spec.replicas`` from the planned object with this id, in place (what every plan's
+    ``hand_replicas_to_autoscaler`` does to its workload)."""
+    for i, obj in enumerate(objects):
+        if obj.id == object_id:
+            objects[i] = obj.without_replicas()

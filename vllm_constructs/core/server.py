@@ -197,14 +197,11 @@ class ServerPlan:
     warnings: list[str] = field(default_factory=list)
 
     def hand_replicas_to_autoscaler(self) -> None:
-        if not self.autoscaled:
-            self.autoscaled = True
-            for i, obj in enumerate(self.objects):
-                if obj.id == self.deployment_id:
-                    spec = {k: v for k, v in obj.body["spec"].items() if k != "replicas"}
-                    self.objects[i] = KubeObject(
-                        obj.id, obj.api_version, obj.kind, obj.name, obj.labels, {**obj.body, "spec": spec}, obj.annotations
-                    )
+        """Drop the Deployment's replica count (once)."""
+        if self.autoscaled:
+            return
+        self.autoscaled = True
+        objects.hand_over_replicas(self.objects, self.deployment_id)
 
 
 def _check_layout(check: Checker, props: VllmServerProps) -> None:
