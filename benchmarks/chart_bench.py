@@ -5,8 +5,10 @@ machine load affects both alike. Prints the median wall time of each and the rat
 Helm's engine is the Go SDK embedded in helm-python-sdk (the `bench` extra; `make bench` installs it). The chart is
 read from ../shared/helm-chart (see its SOURCES.txt), never copied into this repository.
 
-Beside them it times the import floor: a Python process that only imports the libraries `template` stands on
-(pydantic, which checks every input at run time, and PyYAML), so the table shows how much of the budget they leave.
+Beside them it times two import floors: a Python process that only imports the libraries `template` stands on
+(pydantic, which checks every input at run time, and PyYAML), and one that imports those and the strictly typed
+classes a server is built from (vllm_constructs.core.server, no chart code, no rendering), so the table shows how
+much of the budget each leaves.
 
 Run: make bench   (or: .venv/bin/python -m benchmarks.chart_bench [--repeat 15] [--values FILE ...])
 """
@@ -47,11 +49,12 @@ def _timed(argv: list[str]) -> float:
     return wall
 
 
-IMPORT_FLOOR = "import pydantic.dataclasses, yaml"
-
-
-def floor() -> list[str]:
-    return [sys.executable, "-c", IMPORT_FLOOR]
+FLOORS = {
+    "libraries": "import pydantic.dataclasses, yaml",
+    "typed core": "import vllm_constructs.core.server",
+}
+"""Import floors, timed beside the two renders: the libraries `template` stands on, and those plus the strictly
+typed classes a server's props are built from (their validators are built when the classes are defined)."""
 
 
 def ours(values: Path) -> list[str]:
@@ -63,18 +66,17 @@ def helm(values: Path) -> list[str]:
     return [sys.executable, "-c", HELM_RENDER, str(CHART), str(values)]
 
 
-def compare(values: Path, repeat: int) -> tuple[float, float, float]:
-    """Median wall seconds of (vllm-constructs template, Helm's engine, the import floor), interleaved, after one
-    warm-up each."""
-    commands = (ours(values), helm(values), floor())
-    for argv in commands:
+def compare(values: Path, repeat: int) -> dict[str, float]:
+    """Median wall seconds of vllm-constructs template ('ours'), Helm's engine ('helm') and each import floor,
+    interleaved, after one warm-up each."""
+    commands = {"ours": ours(values), "helm": helm(values)} | {name: [sys.executable, "-c", code] for name, code in FLOORS.items()}
+    for argv in commands.values():
         _timed(argv)
-    walls: list[list[float]] = [[], [], []]
+    walls: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        for argv, times in zip(commands, walls, strict=True):
-            times.append(_timed(argv))
-    mine, theirs, base = (statistics.median(times) for times in walls)
-    return mine, theirs, base
+        for name, argv in commands.items():
+            walls[name].append(_timed(argv))
+    return {name: statistics.median(times) for name, times in walls.items()}
 
 
 def main() -> None:
@@ -88,15 +90,16 @@ def main() -> None:
         raise SystemExit(f"the chart is not at {CHART} (../shared/helm-chart)")
     files = args.values or [GOLDEN / f"{name}.values.yaml" for name in DEFAULT_SCENARIOS]
     head = f"{'values':<28} {'template s (median)':>19} {'helm engine s (median)':>22} {'ratio':>6}"
-    print(f"{head} {'import floor s':>14} {'floor ratio':>11}")
-    ratios, floors = [], []
+    print(head + "".join(f" {name + ' floor s':>18} {'ratio':>6}" for name in FLOORS))
+    ratios: dict[str, list[float]] = {name: [] for name in ("ours", *FLOORS)}
     for values in files:
-        mine, theirs, base = compare(values, args.repeat)
-        ratios.append(mine / theirs)
-        floors.append(base / theirs)
-        print(f"{values.name:<28} {mine:>19.3f} {theirs:>22.3f} {mine / theirs:>6.2f} {base:>14.3f} {base / theirs:>11.2f}")
-    summary = f"median ratio {statistics.median(ratios):.2f} (goal <= {GOAL_RATIO})"
-    summary += f"; the import floor ({IMPORT_FLOOR!r}) alone {statistics.median(floors):.2f}"
+        medians = compare(values, args.repeat)
+        for name, found in ratios.items():
+            found.append(medians[name] / medians["helm"])
+        row = f"{values.name:<28} {medians['ours']:>19.3f} {medians['helm']:>22.3f} {ratios['ours'][-1]:>6.2f}"
+        print(row + "".join(f" {medians[name]:>18.3f} {ratios[name][-1]:>6.2f}" for name in FLOORS))
+    summary = f"median ratio {statistics.median(ratios['ours']):.2f} (goal <= {GOAL_RATIO})"
+    summary += "".join(f"; {name} floor ({code!r}) {statistics.median(ratios[name]):.2f}" for name, code in FLOORS.items())
     print(f"{summary}; {args.repeat} fresh processes each; machine: {os.cpu_count()} cores")
 
 
