@@ -377,6 +377,7 @@ def _template(
     args: tuple[str, ...],
     env: Mapping[str, EnvValue],
     delivery: Delivery,
+    pod_annotations: Mapping[str, str] | None = None,
 ) -> JsonObject:
     """One pod template from the shared pod machinery (probes only on the serving pod, /dev/shm, RDMA, security)."""
     pod = p.pod
@@ -398,7 +399,7 @@ def _template(
         volumes=(*home_volumes(check, p.env, delivery.volumes), *delivery.volumes),
         extra_resources={p.rdma.resource: str(p.rdma.count)} if p.rdma is not None else {},
     )
-    inputs = PodInputs(main, pod, labels, True, delivery.init_containers, delivery.extra_volumes)
+    inputs = PodInputs(main, pod, labels, True, delivery.init_containers, delivery.extra_volumes, pod_annotations or {})
     return pod_template(Checker(f"{check.path}/{'Leader' if serving else 'Worker'}"), inputs)
 
 
@@ -449,9 +450,7 @@ def plan_cluster(path: str, namespace: str, p: RayClusterProps) -> ClusterPlan:
     logs.add_env(check, leader_env, p.env)
     lcmd, largs, wcmd, wargs = _commands(p, delivery, served, lora.args)
     leader_delivery = replace(delivery, volumes=(*delivery.volumes, *logs.volumes))
-    leader = _template(check, p, labels, True, lcmd, (*largs, *logs.args), leader_env, leader_delivery)
-    if logs.pod_annotations:
-        leader["metadata"]["annotations"] = {**leader["metadata"].get("annotations", {}), **logs.pod_annotations}
+    leader = _template(check, p, labels, True, lcmd, (*largs, *logs.args), leader_env, leader_delivery, logs.pod_annotations)
     worker = _template(check, p, worker_labels, False, wcmd, wargs, worker_env, delivery)
     kuberay = p.backend is MultiNodeBackend.KUBERAY
     gvk = RAY_CLUSTER if kuberay else LEADER_WORKER_SET
