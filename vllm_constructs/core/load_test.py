@@ -19,7 +19,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator
 
-from .model import HF_TOKEN_DIR, HF_TOKEN_VOLUME, HuggingFaceModel, PvcModel
+from .model import HF_TOKEN_DIR, HuggingFaceModel, PvcModel, hf_token_mount, hf_token_volume
 from .objects import KubeObject, ServerNetworkPolicy
 from .serving import DEFAULT_VLLM_IMAGE, HOME, ServingFacts, ServingWorkload, base_env
 from .validation import (
@@ -368,12 +368,7 @@ def _tokenizer_pod(tokenizer: Tokenizer) -> _TokenizerPod:
     if tokenizer.token is None:
         return _TokenizerPod(tokenizer.repo_id, env, [], [])
     env["HF_TOKEN_PATH"] = f"{HF_TOKEN_DIR}/token"  # a file projected from the Secret, never an env value
-    secret: JsonObject = {"secretName": str(tokenizer.token.name), "items": [{"key": tokenizer.token.key, "path": "token"}]}
-    secret["defaultMode"] = 0o440
-    if tokenizer.token.optional:
-        secret["optional"] = True
-    volume = {"name": HF_TOKEN_VOLUME, "secret": secret}
-    return _TokenizerPod(tokenizer.repo_id, env, [volume], [{"name": HF_TOKEN_VOLUME, "mountPath": HF_TOKEN_DIR, "readOnly": True}])
+    return _TokenizerPod(tokenizer.repo_id, env, [hf_token_volume(tokenizer.token)], [hf_token_mount()])
 
 
 def base_url(facts: ServingFacts) -> str:

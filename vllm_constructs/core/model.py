@@ -429,15 +429,23 @@ class HuggingFaceModel(ModelSource):
         return env
 
     def secret_volumes(self) -> list[JsonObject]:
-        if self.token is None:
-            return []
-        secret: JsonObject = {"secretName": self.token.name, "items": [{"key": self.token.key, "path": "token"}], "defaultMode": 0o440}
-        if self.token.optional:
-            secret["optional"] = True
-        return [{"name": HF_TOKEN_VOLUME, "secret": secret}]
+        return [hf_token_volume(self.token)] if self.token is not None else []
 
     def secret_mounts(self) -> list[JsonObject]:
-        return [{"name": HF_TOKEN_VOLUME, "mountPath": HF_TOKEN_DIR, "readOnly": True}] if self.token is not None else []
+        return [hf_token_mount()] if self.token is not None else []
+
+
+def hf_token_mount() -> JsonObject:
+    """Where a container reads the Hugging Face token file (HF_TOKEN_PATH points into it)."""
+    return {"name": HF_TOKEN_VOLUME, "mountPath": HF_TOKEN_DIR, "readOnly": True}
+
+
+def hf_token_volume(token: SecretKeyRef) -> JsonObject:
+    """The Secret volume that projects the Hugging Face token as a file readable by the pod's group only."""
+    secret: JsonObject = {"secretName": str(token.name), "items": [{"key": token.key, "path": "token"}], "defaultMode": 0o440}
+    if token.optional:
+        secret["optional"] = True
+    return {"name": HF_TOKEN_VOLUME, "secret": secret}
 
 
 def _bucket_or_ref(value: Any) -> Any:
