@@ -392,10 +392,7 @@ class SecretKeyRef:
     optional: bool = False
 
     def to_env_source(self) -> JsonObject:
-        ref: JsonObject = {"name": self.name, "key": self.key}
-        if self.optional:
-            ref["optional"] = True
-        return {"secretKeyRef": ref}
+        return _key_ref("secretKeyRef", str(self.name), self.key, self.optional)
 
 
 @value_class
@@ -407,10 +404,15 @@ class ConfigMapKeyRef:
     optional: bool = False
 
     def to_env_source(self) -> JsonObject:
-        ref: JsonObject = {"name": self.name, "key": self.key}
-        if self.optional:
-            ref["optional"] = True
-        return {"configMapKeyRef": ref}
+        return _key_ref("configMapKeyRef", str(self.name), self.key, self.optional)
+
+
+def _key_ref(kind: str, name: str, key: str, optional: bool) -> JsonObject:
+    """An env ``valueFrom`` source of one key of a Secret or ConfigMap (``optional`` written only when true)."""
+    ref: JsonObject = {"name": name, "key": key}
+    if optional:
+        ref["optional"] = True
+    return {kind: ref}
 
 
 _FIELD_PATH_RE = re.compile(
