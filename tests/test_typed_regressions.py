@@ -267,3 +267,19 @@ def test_shared_memory_problem_names_the_memory_the_user_set() -> None:
     p = props(resources=Resources(cpu="4", memory="1Mi", accelerators=2), engine=EngineArgs(tensor_parallel_size=2))
     message = refused(lambda: plan_server("t/srv", "t", p))
     assert message.startswith("t/srv: resources.memory='1Mi' leaves no room for the /dev/shm")
+
+
+def test_kubernetes_json_is_refused_in_the_same_words_from_props_and_from_a_values_file(tmp_path: Any) -> None:
+    from vllm_constructs.chart import template  # noqa: PLC0415
+
+    with pytest.raises(ConfigError) as from_props:
+        PodOptions(affinity={"nodeAffinity": {"weight": math.nan}})
+    values = tmp_path / "values.yaml"
+    values.write_text("affinity:\n  nodeAffinity:\n    weight: .nan\n")
+    with pytest.raises(ConfigError) as from_values:
+        template("demo", files=[values])
+    for err in (from_props.value, from_values.value):
+        assert "holds a non-finite number at nodeAffinity.weight" in str(err), str(err)
+        assert "Fix: remove NaN or infinity (.nan, .inf)." in str(err), str(err)
+    with pytest.raises(ConfigError, match=r"has the key 1, which is not a string"):
+        PodOptions(affinity={"nodeAffinity": {1: "x"}})

@@ -16,7 +16,17 @@ from typing import Annotated, Any
 
 from pydantic import PlainValidator
 
-from ..core.validation import INT32_MAX, dns_label_ok, label_key_ok, parse_quantity, problem
+from ..core.validation import (
+    INT32_MAX,
+    check_json,
+    dns_label_ok,
+    env_name_ok,
+    label_key_ok,
+    label_value_ok,
+    parse_quantity,
+    percent_ok,
+    problem,
+)
 
 __all__ = [
     "Bool",
@@ -138,7 +148,7 @@ def _int_or_percent(value: Any) -> int | str:
         return value
     if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value):
         return int(value)
-    if isinstance(value, str) and re.fullmatch(r"(100|[1-9]?[0-9])%", value):
+    if isinstance(value, str) and percent_ok(value):
         return value
     raise problem(
         "chart_int_or_percent",
@@ -170,9 +180,6 @@ def _str_map(value: Any) -> dict[str, str]:
     return dict(value)
 
 
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-
-
 def _label_map(value: Any) -> dict[str, str]:
     labels = _str_map(value)
     for key, item in labels.items():
@@ -183,7 +190,7 @@ def _label_map(value: Any) -> dict[str, str]:
                 "an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.'",
                 "rename the key",
             )
-        if len(item) > 63 or not _LABEL_VALUE.fullmatch(item):
+        if not label_value_ok(item):
             raise problem(
                 "label_value",
                 f"has {key}: {item!r}, which is not a label value",
@@ -195,42 +202,17 @@ def _label_map(value: Any) -> dict[str, str]:
 
 def _env_name(value: Any) -> str:
     text = _str(value)
-    if not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", text):
+    if not env_name_ok(text):
         raise problem(
             "env_name", "is not an environment variable name", "letters, digits, '_', '-' and '.', not starting with a digit", "rename it"
         )
     return text
 
 
-def _json(value: Any, where: str = "") -> None:
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise problem("json", f"holds a non-finite number at {where or 'the top'}", "finite numbers", "remove .nan or .inf")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise problem("json", f"has the key {key!r}, which is not a string", "Kubernetes JSON (string keys)", "quote the key")
-            _json(item, f"{where}.{key}" if where else key)
-        return
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            _json(item, f"{where}[{i}]")
-        return
-    raise problem(
-        "json",
-        f"holds {type_word(value)} at {where or 'the top'}",
-        "Kubernetes JSON: strings, numbers, booleans, null, lists, mappings",
-        "quote the value",
-    )
-
-
 def _json_object(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise problem("chart_map", f"is {type_word(value)}", "a mapping (Kubernetes JSON)", "write a YAML mapping")
-    _json(value)
+    check_json(value, describe=type_word)
     return dict(value)
 
 

@@ -19,6 +19,7 @@ import functools
 import hashlib
 import ipaddress
 import json
+import math
 import re
 import types
 import typing
@@ -48,8 +49,12 @@ __all__ = [
     "NamedResource",
     "Quantity",
     "Redacted",
+    "check_json",
     "dns_label_ok",
     "dns_subdomain_ok",
+    "env_name_ok",
+    "label_value_ok",
+    "percent_ok",
     "in_range",
     "number_range",
     "one_of",
@@ -408,6 +413,51 @@ def label_key_ok(key: object) -> bool:
     return len(name) <= 63 and bool(_LABEL_NAME.fullmatch(name))
 
 
+def label_value_ok(value: object) -> bool:
+    """A Kubernetes label value: at most 63 letters, digits, '-', '_' or '.', alphanumeric at both ends (or empty)."""
+    return isinstance(value, str) and len(value) <= 63 and bool(_LABEL_VALUE.fullmatch(value))
+
+
+def env_name_ok(value: object) -> bool:
+    """A name Kubernetes accepts for a container environment variable."""
+    return isinstance(value, str) and bool(_ENV_NAME.fullmatch(value))
+
+
+def percent_ok(value: object) -> bool:
+    """A percentage from '0%' to '100%' as Kubernetes' IntOrString fields take it."""
+    return isinstance(value, str) and bool(_PERCENT.fullmatch(value))
+
+
+def check_json(value: Any, where: str = "", *, describe: Callable[[Any], str] | None = None) -> None:
+    """Refuse anything that is not Kubernetes JSON (string keys; str, int, finite float, bool, None, list, mapping),
+    naming where it is. ``describe`` words a wrong value for the reader (default: its Python type)."""
+    word = describe or (lambda v: _a(type(v).__name__))
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise problem(
+                "json", f"holds a non-finite number at {where or 'the top'}", "finite numbers", "remove NaN or infinity (.nan, .inf)"
+            )
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise problem("json", f"has the key {key!r}, which is not a string", "Kubernetes JSON: string keys", "quote the key")
+            check_json(item, f"{where}.{key}" if where else key, describe=describe)
+        return
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_json(item, f"{where}[{i}]", describe=describe)
+        return
+    raise problem(
+        "json",
+        f"holds {word(value)} at {where or 'the top'}",
+        "Kubernetes JSON: strings, numbers, booleans, null, lists, mappings",
+        "write plain JSON values (quote a value to make it a string)",
+    )
+
+
 def _label_key(value: str) -> str:
     if not label_key_ok(value):
         raise problem(
@@ -420,7 +470,7 @@ def _label_key(value: str) -> str:
 
 
 def _label_value(value: str) -> str:
-    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+    if not label_value_ok(value):
         raise problem(
             "label_value",
             "is not a valid label value",
@@ -447,7 +497,7 @@ def _quantity(value: str) -> str:
 
 
 def _env_name(value: str) -> str:
-    if not _ENV_NAME.fullmatch(value):
+    if not env_name_ok(value):
         raise problem(
             "env_name",
             "is not a valid environment variable name",
@@ -482,7 +532,7 @@ def _absolute_path(value: str) -> str:
 def _int_or_percent(value: object) -> int | str:
     if not isinstance(value, int | str) or isinstance(value, bool) or (isinstance(value, int) and not 0 <= value <= INT32_MAX):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
-    if isinstance(value, str) and not _PERCENT.fullmatch(value):
+    if isinstance(value, str) and not percent_ok(value):
         raise problem("int_or_percent", "is not a count or percentage", "an integer >= 0 or a string such as '25%'", "use e.g. 1 or '25%'")
     return value
 

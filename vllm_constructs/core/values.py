@@ -10,7 +10,6 @@ cannot be represented. Each value renders its own Kubernetes JSON. Nothing here 
 from __future__ import annotations
 
 import enum
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import field
@@ -36,6 +35,7 @@ from .validation import (
     Redacted,
     SecretName,
     ServiceAccountName,
+    check_json,
     dns_label_ok,
     fail,
     format_bytes,
@@ -879,38 +879,13 @@ class SecurityProfile:
         }
 
 
-def _json_value(value: Any, where: str = "") -> None:
-    if value is None or isinstance(value, str | bool | int):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise problem("json", f"holds a non-finite number at {where or 'the top'}", "finite numbers", "remove NaN or infinity")
-        return
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise problem("json", f"has a non-string key {key!r}", "Kubernetes JSON: string keys", "quote the key")
-            _json_value(item, f"{where}.{key}" if where else key)
-        return
-    if isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            _json_value(item, f"{where}[{i}]")
-        return
-    raise problem(
-        "json",
-        f"holds {_article(type(value).__name__)} at {where or 'the top'}",
-        "Kubernetes JSON (str, int, float, bool, None, list, mapping)",
-        "write plain JSON values",
-    )
-
-
 def _kube_json(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    _json_value(value)
+    check_json(value)
     return value
 
 
 def _raw_container(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    _json_value(value)
+    check_json(value)
     name = value.get("name")
     if not isinstance(name, str) or not dns_label_ok(name):
         raise problem("container", "has no valid 'name'", "a Kubernetes container with a DNS-1123 label name", "add name: ...")
@@ -920,7 +895,7 @@ def _raw_container(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _raw_volume(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    _json_value(value)
+    check_json(value)
     name = value.get("name")
     if not isinstance(name, str) or not dns_label_ok(name):
         raise problem("volume", "has no valid 'name'", "a Kubernetes volume with a DNS-1123 label name", "add name: ...")
@@ -938,7 +913,7 @@ RawVolume = Annotated[Mapping[str, Any], AfterValidator(_raw_volume)]
 
 
 def _volume_source(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    _json_value(value)
+    check_json(value)
     if len(value) != 1:
         raise problem(
             "volume_source", "is not one volume source", "one key such as emptyDir, persistentVolumeClaim or secret", "give one source"
