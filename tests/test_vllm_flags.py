@@ -74,7 +74,7 @@ def test_module_is_pure() -> None:
 def test_reads_the_forms_argparse_reads() -> None:
     argv = ["/models/m", "--max_model_len", "4096", "-tp=2", "--no-enable-prefix-caching", "--dtype=half"]
     argv += ["--served-model-name", "a", "b", "-qfp8", "-O3", "--max-num-seqs", "-1"]
-    read = read_serve_args(argv)
+    read = read_serve_args(argv, model_first=True)
     assert read.problems == ()
     assert list(read.uses) == [
         FlagUse("model_tag", "", "/models/m"),
@@ -90,7 +90,7 @@ def test_reads_the_forms_argparse_reads() -> None:
 
 
 def test_flag_and_value_in_one_string() -> None:
-    read = read_serve_args(["m", "--max-model-len 4096"])
+    read = read_serve_args(["m", "--max-model-len 4096"], model_first=True)
     (problem,) = read.problems
     assert (problem.kind, problem.index, problem.suggestion) == (Problem.FLAG_AND_VALUE_IN_ONE_STRING, 1, "--max-model-len")
     assert problem.fix == "split it into two list items: '--max-model-len', '4096'"
@@ -98,14 +98,15 @@ def test_flag_and_value_in_one_string() -> None:
 
 
 def test_unknown_flag_names_the_nearest_known_one() -> None:
-    read = read_serve_args(["m", "--max-modle-len", "4096", "--gpu_memory_utilisation=0.9"])
+    read = read_serve_args(["m", "--max-modle-len", "4096", "--gpu_memory_utilisation=0.9"], model_first=True)
     assert kinds(read) == [(Problem.UNKNOWN_FLAG, 1), (Problem.UNKNOWN_FLAG, 3)]
     assert [p.suggestion for p in read.problems] == ["--max-model-len", "--gpu-memory-utilization"]
     assert "0.32.0" in read.problems[0].message
 
 
 def test_missing_value_unexpected_value_and_choices() -> None:
-    read = read_serve_args(["m", "--port", "--host", "0.0.0.0", "--enforce-eager=true", "--dtype", "fp7", "--served-model-name"])
+    argv = ["m", "--port", "--host", "0.0.0.0", "--enforce-eager=true", "--dtype", "fp7", "--served-model-name"]
+    read = read_serve_args(argv, model_first=True)
     assert kinds(read) == [
         (Problem.MISSING_VALUE, 1),
         (Problem.UNEXPECTED_VALUE, 4),
@@ -117,29 +118,29 @@ def test_missing_value_unexpected_value_and_choices() -> None:
 
 
 def test_choices_are_normalized_as_the_parser_normalizes_them() -> None:
-    assert read_serve_args(["m", "--moe-backend", "DEEP-GEMM", "--max-lora-rank", "016"]).problems == ()
-    assert kinds(read_serve_args(["m", "--max-lora-rank", "17"])) == [(Problem.NOT_IN_CHOICES, 1)]
+    assert read_serve_args(["m", "--moe-backend", "DEEP-GEMM", "--max-lora-rank", "016"], model_first=True).problems == ()
+    assert kinds(read_serve_args(["m", "--max-lora-rank", "17"], model_first=True)) == [(Problem.NOT_IN_CHOICES, 1)]
 
 
 def test_abbreviations_are_read_but_reported() -> None:
-    read = read_serve_args(["m", "--max-model", "5"])
+    read = read_serve_args(["m", "--max-model", "5"], model_first=True)
     assert read.values("max_model_len") == ["5"]
     (problem,) = read.problems
     assert problem.kind is Problem.ABBREVIATED_FLAG and problem.accepted_by_vllm and problem.suggestion == "--max-model-len"
     assert read.errors == ()
-    assert kinds(read_serve_args(["m", "-d", "1"])) == [(Problem.AMBIGUOUS_FLAG, 1)]
+    assert kinds(read_serve_args(["m", "-d", "1"], model_first=True)) == [(Problem.AMBIGUOUS_FLAG, 1)]
 
 
 def test_stray_words_and_the_model_position() -> None:
-    assert kinds(read_serve_args(["m", "--enforce-eager", "extra"])) == [(Problem.STRAY_ARGUMENT, 2)]
+    assert kinds(read_serve_args(["m", "--enforce-eager", "extra"], model_first=True)) == [(Problem.STRAY_ARGUMENT, 2)]
     assert kinds(read_serve_args(["--block-size", "32", "m"], model_first=False)) == [(Problem.STRAY_ARGUMENT, 2)]
-    assert kinds(read_serve_args(["--served-model-name", "x", "m"])) == [(Problem.MODEL_NOT_FIRST, 0)]
-    moved = read_serve_args(["--model=/m", "--port", "1"])
+    assert kinds(read_serve_args(["--served-model-name", "x", "m"], model_first=True)) == [(Problem.MODEL_NOT_FIRST, 0)]
+    moved = read_serve_args(["--model=/m", "--port", "1"], model_first=True)
     assert moved.uses[0] == FlagUse("model_tag", "--model", "/m") and moved.problems == ()
 
 
 def test_dotted_json_keys() -> None:
-    read = read_serve_args(["m", "--compilation-config.mode", "3", "-cc.level=2", "--port", "1"])
+    read = read_serve_args(["m", "--compilation-config.mode", "3", "-cc.level=2", "--port", "1"], model_first=True)
     assert read.problems == ()
     assert [u.dest for u in read.uses] == ["model_tag", "port", "compilation_config", "compilation_config"]
 
@@ -147,7 +148,7 @@ def test_dotted_json_keys() -> None:
 def test_bad_input_is_a_config_error() -> None:
     for bad in ("--port 1", ["--port", 1], None):
         with pytest.raises(ConfigError, match="argv="):
-            read_serve_args(bad)  # type: ignore[arg-type]
+            read_serve_args(bad, model_first=True)  # type: ignore[arg-type]
 
 
 def test_every_app_renders_arguments_vllm_reads() -> None:
@@ -161,7 +162,7 @@ def test_every_app_renders_arguments_vllm_reads() -> None:
                 continue
             for container in obj["spec"]["template"]["spec"]["containers"]:
                 if container.get("command") == ["vllm", "serve"]:
-                    read = read_serve_args(container["args"])
+                    read = read_serve_args(container["args"], model_first=True)
                     assert read.problems == (), (chart.node.id, read.problems)
                     checked += 1
     assert checked >= 4
@@ -309,7 +310,7 @@ PROPERTY = settings(
 def test_reader_reads_what_vllms_parser_reads(real_parser: RealParser, flags: list[list[str]]) -> None:
     argv = ["/models/m", *(item for flag in flags for item in flag)]
     real = real_parser.read(argv)
-    ours = read_serve_args(argv)
+    ours = read_serve_args(argv, model_first=True)
     event(f"vLLM's parser {'accepts' if real['ok'] else 'refuses'} the list")
     assert (ours.errors == ()) == real["ok"], (argv, real.get("error"), ours.errors)
     if real["ok"]:
@@ -325,7 +326,7 @@ def test_a_flag_and_its_value_in_one_string_never_does_what_was_meant(real_parse
     value = data.draw(value_for(spec))
     argv = ["/models/m", f"{option} {value}"]
     real = real_parser.read(argv)
-    ours = read_serve_args(argv)
+    ours = read_serve_args(argv, model_first=True)
     assert [p.kind for p in ours.problems] == [Problem.FLAG_AND_VALUE_IN_ONE_STRING], argv
     meant = {"dest": spec.dest, "option": option, "tokens": [value]}
     assert not real["ok"] or meant not in real["uses"], (argv, real)

@@ -175,7 +175,7 @@ class _Match:
     ambiguous: tuple[str, ...] = ()
 
 
-def read_serve_args(argv: Sequence[str], *, table: FlagTable | None = None, model_first: bool = True) -> ReadArgs:
+def read_serve_args(argv: Sequence[str], *, model_first: bool, table: FlagTable | None = None) -> ReadArgs:
     """Read ``argv`` (the items after ``vllm serve``) as vLLM's parser does.
 
     ``model_first``: argv starts with the positional model (a rendered ``vllm serve`` command); False for flags

@@ -71,7 +71,7 @@ def read_command(command: list[str] | None, origins: Origins) -> ServeCommand:
     fields: dict[str, Any] = {}
     extra: list[str] = []
     revision: str | None = None
-    read = read_serve_args(tuple(rest))
+    read = read_serve_args(tuple(rest), model_first=False)
     if read.problems:
         first = read.problems[0]
         origins.fail(COMMAND, first.token, first.problem, first.allowed, first.fix)

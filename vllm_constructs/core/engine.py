@@ -131,7 +131,7 @@ class EngineArgs:
     Default: none."""
 
     def __post_init__(self) -> None:
-        read = read_serve_args(self.extra_args)
+        read = read_serve_args(self.extra_args, model_first=False)
         if read.problems:
             first = read.problems[0]
             fail("extra_args", first.token, first.problem, first.allowed, first.fix)
@@ -154,7 +154,7 @@ class EngineArgs:
 
     @property
     def extra_flags(self) -> tuple[ReadFlag, ...]:
-        return read_serve_args(self.extra_args).flags
+        return read_serve_args(self.extra_args, model_first=False).flags
 
     def to_args(self, *, model_path: str, served_name: str, port: int) -> list[str]:
         args = [model_path, "--served-model-name", served_name, "--host", "0.0.0.0", "--port", str(port)]

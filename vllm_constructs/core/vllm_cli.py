@@ -65,7 +65,7 @@ def _wording(p: vllm_flags.FlagProblem) -> tuple[str, str]:
 
 
 @lru_cache(maxsize=4096)
-def read_serve_args(tokens: Sequence[str], model_first: bool = False) -> ReadArgs:
+def read_serve_args(tokens: Sequence[str], *, model_first: bool) -> ReadArgs:
     """Every flag read and every problem (secrets first, then what vLLM's parser would refuse or misread)."""
     items = tuple(tokens)
     problems = [
