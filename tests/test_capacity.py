@@ -372,3 +372,13 @@ def test_lint_reads_the_capacity_annotation_of_the_apps(tmp_path: Path) -> None:
     assert all(r["fits"] for r in rows) and len(rows) == 10  # five apps, plus five servers of the two multi-model apps
     assert by_server["llama-3-1-70b-tp4/llama-3-1-70b"]["gpus_at_max_replicas"] == 16  # the autoscaler's max_replicas=4
     assert by_server["llama-3-1-405b-kuberay/llama-405b-kuberay"]["gpus"] == 16
+
+
+def test_plan_json_has_one_shape_for_an_app_and_for_a_model(tmp_path: Path) -> None:
+    app_row = app_plans(build_app(str(tmp_path)))[0]
+    done = _cli("--model", LLAMA_8B, "--gpu", "NVIDIA-L4", "--max-model-len", "16384", "--json")
+    assert done.returncode == 0, done.stderr
+    ad_hoc = json.loads(done.stdout)
+    assert list(ad_hoc) == list(app_row)
+    assert ad_hoc["max_num_seqs"] == 256 and ad_hoc["fits_weights"] is True and ad_hoc["memory_limit_gib"] is None
+    assert isinstance(app_row["kv_bytes_per_token_per_gpu"], int) and app_row["shm_gib"] is not None

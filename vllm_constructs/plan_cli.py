@@ -19,7 +19,7 @@ from typing import Any
 
 from .core.capacity.accelerators import GIB, GPU_PRODUCTS, GpuProduct, gpu_product
 from .core.capacity.catalog import catalog_names, spec_for_repo
-from .core.capacity.engine_plan import DEFAULT_UTILIZATION, EngineInputs, plan_engine
+from .core.capacity.engine_plan import DEFAULT_UTILIZATION, EngineInputs, EnginePlan, plan_engine
 from .core.capacity.report import memory_chart_svg, plan_table
 from .core.capacity.server_plan import _QUANT_BITS
 from .core.capacity.spec import ModelSpec, load_model_config
@@ -189,13 +189,24 @@ def _ad_hoc_row(parser: argparse.ArgumentParser, args: argparse.Namespace) -> di
     gpus = args.tensor_parallel_size * args.pipeline_parallel_size
     return {
         "server": None, "model": spec.name, "gpu": args.gpu or gpu.labels[0], "gpu_memory_gib": round(gpu.memory_gib, 2),
-        "gpus_per_pod": gpus,
-        "gpus": gpus, "gpus_peak_rollout": gpus, "gpus_at_max_replicas": None, "weights_gib_per_gpu": round(e.weights_bytes / GIB, 2),
-        "kv_cache_gib_per_gpu": round(e.kv_cache_bytes / GIB, 2), "overhead_gib_per_gpu": round(e.overhead_bytes / GIB, 2),
-        "kv_bytes_per_token_per_gpu": e.kv_bytes_per_token, "kv_cache_tokens": e.kv_tokens, "max_model_len": e.max_model_len,
-        "max_concurrency": round(e.max_concurrency, 2), "fits": e.fits, "fits_weights": e.fits_weights,
-        "max_num_batched_tokens": e.max_num_batched_tokens, "max_num_seqs": e.max_num_seqs, "unknown": [],
+        "gpus_per_pod": gpus, "gpus_per_replica": gpus, "gpus": gpus, "gpus_peak_rollout": gpus, "gpus_at_max_replicas": None,
+        "weights_gib_per_gpu": round(e.weights_bytes / GIB, 2), "kv_cache_gib_per_gpu": round(e.kv_cache_bytes / GIB, 2),
+        "overhead_gib_per_gpu": round(e.overhead_bytes / GIB, 2), "kv_cache_tokens": e.kv_tokens, "max_model_len": e.max_model_len,
+        "max_concurrency": round(e.max_concurrency, 2), "fits": e.fits,
+        # no pod behind an ad hoc plan: its memory, /dev/shm and startup are unknown
+        "memory_limit_gib": None, "shm_gib": None, "host_memory_estimate_gib": None, "estimated_startup_seconds": None,
+        "startup_budget_seconds": None, "unknown": [], **engine_details(e),
     }  # fmt: skip
+
+
+def engine_details(e: EnginePlan | None) -> dict[str, Any]:
+    """What ``plan --json`` adds to the annotation's keys, in both modes: the engine's per-token and batch figures."""
+    return {
+        "kv_bytes_per_token_per_gpu": e.kv_bytes_per_token if e else None,
+        "fits_weights": e.fits_weights if e else None,
+        "max_num_batched_tokens": e.max_num_batched_tokens if e else None,
+        "max_num_seqs": e.max_num_seqs if e else None,
+    }
 
 
 # ------------------------------------------------------------------------------------------------ app
@@ -230,7 +241,7 @@ def app_plans(app: Any) -> list[dict[str, Any]]:
             workload = _workload(docs, facts.server_name, ANNOTATION)
             plan = capacity_plan(facts, workload=workload, max_replicas=_max_replicas(docs, workload))
             if plan is not None:
-                rows.append({"server": f"{chart.node.id}/{facts.server_name}", **plan.to_json()})
+                rows.append({"server": f"{chart.node.id}/{facts.server_name}", **plan.to_json(), **engine_details(plan.engine)})
     return rows
 
 
