@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._diff_capacity import autoscaler_of
 from .core.capacity.accelerators import GIB, GPU_PRODUCTS, GpuProduct, gpu_product
 from .core.capacity.catalog import catalog_names, spec_for_repo
 from .core.capacity.engine_plan import DEFAULT_UTILIZATION, EngineInputs, EnginePlan, plan_engine
@@ -254,14 +255,14 @@ def _workload(docs: list[Mapping[str, Any]], server: str, annotation: str) -> Ma
 
 
 def _max_replicas(docs: list[Mapping[str, Any]], workload: Mapping[str, Any] | None) -> int | None:
+    """The most replicas an HPA or ScaledObject of the chart allows the workload (read as ``diff`` reads them)."""
     if workload is None:
         return None
-    name, kind = (workload.get("metadata") or {}).get("name"), workload.get("kind")
+    wanted = (str(workload.get("kind")), str((workload.get("metadata") or {}).get("name")))
     for doc in docs:
-        spec = doc.get("spec") or {}
-        ref = spec.get("scaleTargetRef") or {}
-        if ref.get("name") == name and ref.get("kind", "Deployment") == kind:
-            value = spec.get("maxReplicas", spec.get("maxReplicaCount"))
-            if isinstance(value, int):
-                return value
+        api_version = str(doc.get("apiVersion") or "")
+        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+        found = autoscaler_of(group, str(doc.get("kind")), dict(doc))
+        if found is not None and found.target[1:] == wanted:
+            return found.maximum
     return None
