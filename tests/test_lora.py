@@ -38,9 +38,11 @@ from vllm_constructs import (
     VllmServerProps,
 )
 from vllm_constructs.core.cluster import plan_cluster
+from vllm_constructs.core.downloads import CacheUse, Readers, cache_access
 from vllm_constructs.core.lora import LoraFacts
 from vllm_constructs.core.model import MARKER, download_script, wait_script
 from vllm_constructs.core.server import ServerPlan, plan_server
+from vllm_constructs.core.validation import Checker
 
 NS = "llm"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -496,3 +498,24 @@ def test_a_refused_lora_server_adds_nothing() -> None:
     server = VllmServer(chart, "qwen", VllmServerProps(name="qwen", model=QWEN, resources=GPU, lora=three()))
     assert server.serving.extras["lora"].adapters == ("sql", "support", "legal")
     assert {"LoraCache", "LoraDownload1", "LoraDownload2"} <= {c.node.id for c in server.node.children}
+
+
+def test_a_one_node_adapter_cache_is_refused_for_every_pod_that_mounts_it() -> None:
+    rwo = LoraOptions(adapters=three().adapters, cache=ModelCache.pvc("5Gi", access_mode="ReadWriteOnce"))
+    props = RayClusterProps(
+        name="big", model=QWEN, engine=EngineArgs(tensor_parallel_size=2), resources=Resources(cpu="8", memory="64Gi"),
+        nodes=2, accelerators_per_node=1, backend=MultiNodeBackend.LWS, lora=rwo,
+    )  # fmt: skip
+    with pytest.raises(ConfigError) as group:
+        plan_cluster("t/big", NS, props)
+    assert str(group.value).startswith(
+        "t/big: lora.cache.access_mode='ReadWriteOnce' attaches to one node, but the 2 pods of a group run on 2 nodes and all read "
+        "the adapters. Allowed: ReadWriteMany."
+    )
+    # the shared rule counts pods, not only replicas, even where no access mode is required of the workload
+    use = CacheUse(ModelCache.pvc("5Gi", access_mode="ReadWriteOnce"), DownloadMode.JOB, None, "lora.", "the adapters")
+    with pytest.raises(ConfigError, match=r"lora.cache.access_mode='ReadWriteOnce' attaches to one node, but 3 pods would mount it"):
+        cache_access(Checker("t/x"), use, Readers(replicas=1, surges=False, pods_per_replica=3))
+    with pytest.raises(ConfigError, match=r"lora.cache=.EmptyDirCache. is per pod.*Fix: use a shared cache\.$"):
+        per_pod = CacheUse(ModelCache.empty_dir("1Gi"), DownloadMode.JOB, None, "lora.", per_pod_alternative=False)
+        cache_access(Checker("t/x"), per_pod, Readers(replicas=1, surges=False))

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from ._construct import build
 from .core.model import MODEL_MOUNT, ModelInitJobProps, job_labels, plan_init_job
-from .core.objects import KubeObject
+from .core.objects import KubeObject, job
 
 __all__ = ["ModelInitJob", "ModelInitJobProps"]
 
@@ -23,7 +23,7 @@ class ModelInitJob(Construct):
     def __init__(self, scope: Construct, construct_id: str, props: ModelInitJobProps) -> None:
         def plan(path: str, namespace: str) -> list[KubeObject]:
             name, spec = plan_init_job(props)
-            return [KubeObject("Resource", "batch/v1", "Job", name, job_labels(props.labels).labels(), {"spec": spec})]
+            return [job("Resource", name, job_labels(props.labels), spec)]
 
         planned, objs = build(self, scope, construct_id, props, ModelInitJobProps, plan, objects=lambda p: p)
         self.job_name: str = planned[0].name

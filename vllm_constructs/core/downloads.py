@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import objects
 from .model import (
     MODEL_MOUNT,
     AccessMode,
@@ -74,7 +75,7 @@ def cache_access(check: Checker, use: CacheUse, readers: Readers) -> AccessMode 
             type(cache).__name__,
             "is per pod, so a download Job cannot fill it",
             "ModelCache.pvc(...) or ModelCache.existing_claim(...) with DownloadMode.JOB",
-            "use a shared cache, or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)",
+            "use a shared cache" + (", or download=ModelDownload(mode=DownloadMode.INIT_CONTAINER)" if use.per_pod_alternative else ""),
         )
     access = cache.resolved_access_mode(readers.replicas > 1 or readers.pods_per_replica > 1)
     if readers.required_mode is not None and cache.shared and access is not readers.required_mode:
@@ -103,11 +104,13 @@ _PER_POD = ", or a per-pod cache (ModelCache.empty_dir / ephemeral) with Downloa
 
 def _check_one_node(check: Checker, use: CacheUse, access: AccessMode, readers: Readers) -> None:
     field = f"{use.prefix}cache"
-    if readers.replicas > 1:
+    pods = readers.replicas * readers.pods_per_replica
+    if pods > 1:
+        who = f"{readers.replicas} replicas" if readers.pods_per_replica == 1 else f"{pods} pods"
         check.fail(
             f"{field}.access_mode",
             str(access),
-            f"attaches to one node, but {readers.replicas} replicas would mount it (multi-attach error on a second node)",
+            f"attaches to one node, but {who} would mount it (multi-attach error on a second node)",
             "ReadWriteMany when several pods read the cache",
             "use ModelCache.pvc(size, access_mode='ReadWriteMany') on an RWX storage class" + _PER_POD * use.per_pod_alternative,
         )
@@ -184,7 +187,7 @@ def verified_download(
         co_locate_with=labels.selector if co_locate else None,
         lora_rank=lora_rank,
     )
-    job = KubeObject(object_id, "batch/v1", "Job", name, job_labels(labels).labels(), {"spec": spec})
+    job = objects.job(object_id, name, job_labels(labels), spec)
     wait = wait_image_for(download, image, props.image)
     folder = f"{guard.mount}/{source.cache_dir_name}"
     container = wait_container(source, folder, wait, download, props.pod.security, name=guard.name, volume=guard.volume, mount=guard.mount)

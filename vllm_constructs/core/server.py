@@ -16,7 +16,7 @@ from pydantic import AfterValidator, PlainValidator
 from ..errors import ConfigError
 from . import objects
 from .capacity.server_plan import with_capacity
-from .downloads import Readers
+from .downloads import ONE_NODE, Readers
 from .gitops import annotate
 from .logs import LogsPlan, plan_json_logs
 from .lora import LoraPlan, plan_lora
@@ -386,7 +386,7 @@ def _facts(
     delivery: Delivery,
 ) -> ServingFacts:
     access = delivery.access_mode
-    one_node = access is not None and str(access) in ("ReadWriteOnce", "ReadWriteOncePod")
+    one_node = access in ONE_NODE
     target = ScaleTarget(
         "apps/v1",
         "Deployment",
